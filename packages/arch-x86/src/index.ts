@@ -1,0 +1,88 @@
+// x86 (reference §3.2, §1.5, §2.14): x86-64 4-level tables by default, the 32-bit 2-level layout
+// as an option; the real pte bits; _PAGE_SPECIAL = bit 9 from 2.6.27 (a no-op before);
+// lockless get_user_pages_fast from 2.6.27.
+
+import { defineArch, type ArchOptions, type Features } from '@mixedmap/core';
+
+// pte bits (PX26/PX27/PX32)
+export const _PAGE_PRESENT = 1 << 0;
+export const _PAGE_RW = 1 << 1;
+export const _PAGE_USER = 1 << 2;
+export const _PAGE_PWT = 1 << 3;
+export const _PAGE_PCD = 1 << 4;
+export const _PAGE_ACCESSED = 1 << 5;
+export const _PAGE_DIRTY = 1 << 6;
+export const _PAGE_PSE = 1 << 7;
+export const _PAGE_GLOBAL = 1 << 8;
+/** bit 9, "UNUSED1, available for programmer": _PAGE_SPECIAL from 2.6.27 (a0a8f5364a5) */
+export const _PAGE_BIT_SPECIAL = 9;
+export const _PAGE_SPECIAL = 1 << _PAGE_BIT_SPECIAL;
+
+/** _PAGE_PROTNONE: bit 7 (PSE/PAT position) in 2.6.26 and before, the GLOBAL bit (8) by 2.6.32 */
+export function pageProtnone(release: number): number {
+  return release >= 28 ? _PAGE_GLOBAL : _PAGE_PSE;
+}
+
+const is32 = (o: ArchOptions) => o.bits === 32;
+
+function protectionMap(f: Features): number[] {
+  const base = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED; // every user entry carries ACCESSED (PX26, PI20)
+  const PAGE_NONE = pageProtnone(f.release) | _PAGE_ACCESSED;
+  const PAGE_READONLY = base;
+  const PAGE_COPY = base;
+  const PAGE_SHARED = base | _PAGE_RW;
+  // index: VM_READ 1 | VM_WRITE 2 | VM_EXEC 4 | VM_SHARED 8 (x86 has no separate exec bit here)
+  const map: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    const read = i & 1;
+    const write = i & 2;
+    const exec = i & 4;
+    const shared = i & 8;
+    if (!read && !write && !exec) map.push(PAGE_NONE);
+    else if (write) map.push(shared ? PAGE_SHARED : PAGE_COPY);
+    else map.push(PAGE_READONLY);
+  }
+  return map;
+}
+
+export const x86 = defineArch({
+  name: 'x86',
+  wordBits: 64,
+  options: { bits: 'number' },
+  levels: (_f, o) => (is32(o) ? [1024, 1024] : [512, 512, 512, 512]),
+  pteBytes: (o) => (is32(o) ? 4 : 8),
+  taskSize: (o) => (is32(o) ? 0xc0000000 : 2 ** 47 - 4096),
+  pteLayout: (f) => ({
+    pfnShift: 12,
+    none: 0,
+    present: _PAGE_PRESENT | pageProtnone(f.release), // pte_present covers PROT_NONE ptes
+    hwPresent: _PAGE_PRESENT,
+    user: _PAGE_USER,
+    write: _PAGE_RW,
+    dirty: _PAGE_DIRTY,
+    young: _PAGE_ACCESSED,
+    special: f.release >= 27 ? _PAGE_SPECIAL : 0,
+    cache: _PAGE_PCD | _PAGE_PWT,
+    // _PAGE_CHG_MASK: pfn | PCD | PWT | ACCESSED | DIRTY, plus SPECIAL from 2.6.27
+    chgMask: _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY | (f.release >= 27 ? _PAGE_SPECIAL : 0),
+  }),
+  hasPteSpecial: (f) => f.release >= 27,
+  protectionMap: (f) => protectionMap(f),
+  noncached: _PAGE_PCD | _PAGE_PWT,
+  // §4.1: 56 B on 64-bit, 64 B with the memcg pointer (2.6.25–2.6.27), 32 B on 32-bit (36 with memcg)
+  structPageSize: (f, o) => {
+    const memcg = f.memcg && f.release <= 27;
+    if (is32(o)) return memcg ? 36 : 32;
+    return memcg ? 64 : 56;
+  },
+  // x86-32: flat (pfn < max_mapnr, holes included); x86-64: sparsemem, 128 MiB sections
+  memoryModel: (_f, o) => (is32(o) ? { kind: 'flat' } : { kind: 'sparse', sectionShift: 15 }),
+  // RAM below the ISA hole (0xA0000–0xFFFFF) and above 1 MiB, as the e820 map of a PC gives it
+  bootMemory: (ram) => [
+    { name: 'ram-low', start: 0, size: 0xa0000, kind: 'ram', structPages: true },
+    { name: 'ram', start: 0x100000, size: ram - 0x100000, kind: 'ram', structPages: true },
+  ],
+  gupFast: (f) => (f.release >= 27 ? 'x86' : undefined),
+});
+
+export default x86;

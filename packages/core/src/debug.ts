@@ -1,0 +1,91 @@
+// The debug checker (on in every test): after each operation, every struct page's count and
+// mapcount must equal the references the model can account for — ptes that vm_normal_page calls
+// normal, gup pins, and the kernel's own (page cache, zero page, reserved, driver pools) — rss
+// counters must match the ptes, and no pte may map a pfn without struct page as a normal page.
+
+import { PAGE_SIZE } from './constants.js';
+import { vmNormalPage } from './memory.js';
+import { PG_anon, PG_buddy, PG_reserved } from './page_alloc.js';
+import type { Machine } from './machine.js';
+
+export function checkInvariants(k: Machine): string[] {
+  const out: string[] = [];
+  const m = k.mem;
+  const n = m.highestMemmapPfn + 1;
+  const refs = new Int32Array(n);
+  const maps = new Int32Array(n);
+  const pte = k.pte;
+  for (const mm of k.mms) {
+    if (mm.users === 0) continue;
+    let anon = 0;
+    let file = 0;
+    for (const vma of mm.vmas) {
+      for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
+        if (!mm.pt.lookup(a / PAGE_SIZE)) {
+          const per = mm.pt.ptesPerTable * PAGE_SIZE;
+          a = (Math.floor(a / per) + 1) * per - PAGE_SIZE;
+          continue;
+        }
+        const lo = mm.pt.tbl[mm.pt.slot]!;
+        const hi = mm.pt.tbl[mm.pt.slot + 1]!;
+        if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
+        const page = vmNormalPage(k, vma, a, lo, hi);
+        if (page < 0) continue;
+        if (!k.pfnValid(page)) {
+          out.push(`mm${mm.id} 0x${a.toString(16)}: pte maps pfn 0x${page.toString(16)} without struct page as a normal page`);
+          continue;
+        }
+        refs[page]!++;
+        maps[page]!++;
+        if (m.flags[page]! & PG_anon) anon++;
+        else file++;
+      }
+    }
+    if (anon !== mm.anonRss) out.push(`mm${mm.id}: anon_rss ${mm.anonRss} but ${anon} anonymous ptes`);
+    if (file !== mm.fileRss) out.push(`mm${mm.id}: file_rss ${mm.fileRss} but ${file} file ptes`);
+    if (mm.ptlHolder !== 0) out.push(`mm${mm.id}: page-table lock still held by ${mm.ptlHolder}`);
+  }
+  k.kernelRefs((pfn, r) => {
+    if (pfn >= 0 && pfn < n) refs[pfn]! += r;
+  });
+  for (let pfn = 0; pfn < n; pfn++) {
+    const flags = m.flags[pfn]!;
+    if (!k.pfnValid(pfn)) continue;
+    if (flags & PG_buddy) {
+      if (refs[pfn] !== 0 || maps[pfn] !== 0) out.push(`pfn 0x${pfn.toString(16)} is free but still referenced (${refs[pfn]} refs, ${maps[pfn]} ptes)`);
+      continue;
+    }
+    const base = flags & PG_reserved && pfn !== k.zeroPfn ? 1 : 0; // reserved pages keep their boot reference
+    const want = refs[pfn]! + base;
+    if (m.count[pfn] !== want) out.push(`pfn 0x${pfn.toString(16)}: page_count ${m.count[pfn]} but ${want} references accounted for`);
+    if (m.mapcount[pfn]! + 1 !== maps[pfn]) out.push(`pfn 0x${pfn.toString(16)}: page_mapcount ${m.mapcount[pfn]! + 1} but ${maps[pfn]} ptes map it`);
+  }
+  return out;
+}
+
+/** After every task exited: pages still allocated that nobody accounts for, and page tables left. */
+export function findLeaks(k: Machine): string[] {
+  const out: string[] = [];
+  const m = k.mem;
+  const n = m.highestMemmapPfn + 1;
+  const held = new Uint8Array(n);
+  k.kernelRefs((pfn) => {
+    if (pfn >= 0 && pfn < n) held[pfn] = 1;
+  });
+  let leaked = 0;
+  const sample: string[] = [];
+  for (let pfn = 0; pfn < n; pfn++) {
+    const flags = m.flags[pfn]!;
+    if (flags & (PG_buddy | PG_reserved) || held[pfn] || !k.pfnValid(pfn)) continue;
+    if (m.count[pfn] === 0 && flags === 0) continue;
+    leaked++;
+    if (sample.length < 4) sample.push(`0x${pfn.toString(16)} (count ${m.count[pfn]}, mapcount ${m.mapcount[pfn]! + 1}${flags & PG_anon ? ', anon' : ''})`);
+  }
+  if (leaked) out.push(`${leaked} frame(s) leaked: ${sample.join(', ')}${leaked > sample.length ? ', …' : ''}`);
+  for (const mm of k.mms) {
+    if (mm.users > 0) continue;
+    const extra = mm.pt.tableCount() - 1;
+    if (extra > 0) out.push(`mm${mm.id}: ${extra} page-table page(s) not freed after exit`);
+  }
+  return out;
+}

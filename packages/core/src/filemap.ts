@@ -1,0 +1,61 @@
+// mm/filemap.c and mm/truncate.c helpers that page-cache drivers use: find_or_create_page,
+// unmap_mapping_range, truncate_inode_pages. The page cache holds one reference per cached page.
+
+import { PAGE_SIZE } from './constants.js';
+import { FN } from './fault_ctx.js';
+import { zapPteRange } from './memory.js';
+import { NO_MAPPING, PG_dirty } from './page_alloc.js';
+import type { Machine } from './machine.js';
+import type { AddressSpace } from './mm_types.js';
+
+/** find_or_create_page: the cached page at pgoff (one reference for the caller), or -1 on OOM. */
+export function findOrCreatePage(k: Machine, mapping: AddressSpace, pgoff: number): number {
+  let pfn = mapping.pages.get(pgoff);
+  if (pfn === undefined) {
+    pfn = k.allocUserPage();
+    if (pfn < 0) return -1;
+    k.mem.mapping[pfn] = mapping.id;
+    k.mem.index[pfn] = pgoff;
+    mapping.pages.set(pgoff, pfn); // the page cache's reference is the allocation's
+  }
+  k.mem.getPage(pfn);
+  return pfn;
+}
+
+/** find_get_page: the cached page with a reference, or -1. */
+export function findGetPage(k: Machine, mapping: AddressSpace, pgoff: number): number {
+  const pfn = mapping.pages.get(pgoff);
+  if (pfn === undefined) return -1;
+  k.mem.getPage(pfn);
+  return pfn;
+}
+
+/**
+ * unmap_mapping_range(mapping, from, len, even_cows): zaps the ptes of every vma mapping
+ * [fromPgoff, fromPgoff + nrPages). With evenCows (truncate) private COWed copies go too.
+ */
+export function unmapMappingRange(k: Machine, mapping: AddressSpace, fromPgoff: number, nrPages: number, evenCows: boolean): void {
+  k.enter(FN.unmap_mapping_range);
+  const endPgoff = fromPgoff + nrPages;
+  for (const vma of mapping.iMmap) {
+    const vFirst = vma.pgoff;
+    const vEnd = vma.pgoff + (vma.end - vma.start) / PAGE_SIZE;
+    const lo = Math.max(vFirst, fromPgoff);
+    const hi = Math.min(vEnd, endPgoff);
+    if (lo >= hi) continue;
+    const start = vma.start + (lo - vFirst) * PAGE_SIZE;
+    const end = vma.start + (hi - vFirst) * PAGE_SIZE;
+    zapPteRange(k, vma, start, end, evenCows ? undefined : mapping.id);
+  }
+}
+
+/** truncate_inode_pages(mapping, lstart): drops the page cache from pgoff on. */
+export function truncateInodePages(k: Machine, mapping: AddressSpace, fromPgoff: number): void {
+  for (const [pgoff, pfn] of [...mapping.pages]) {
+    if (pgoff < fromPgoff) continue;
+    mapping.pages.delete(pgoff);
+    k.mem.mapping[pfn] = NO_MAPPING; // remove_from_page_cache
+    k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_dirty;
+    k.putPageChecked(pfn);
+  }
+}

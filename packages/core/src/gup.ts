@@ -1,0 +1,108 @@
+// mm/memory.c __get_user_pages and the get_user_pages_fast flavours (§2.13, §2.14).
+
+import {
+  VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, VM_MAYREAD, VM_MAYWRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE,
+  VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, EFAULT, ENOMEM, PAGE_SIZE,
+} from './constants.js';
+import { FN } from './fault_ctx.js';
+import { followPage, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
+import type { Machine } from './machine.js';
+import type { Thread } from './mm_types.js';
+
+/** Bound on follow_page/handle_mm_fault rounds for one page before the model calls it a livelock (C14 rc1–rc6). */
+export const GUP_LIVELOCK_ROUNDS = 64;
+
+export class GupLivelock extends Error {}
+
+/**
+ * get_user_pages(tsk, mm, start, nr, write, force, pages): the caller holds mmap_sem for read.
+ * Returns the number of pages pinned (each +1 count, recorded in `pinned`), or -errno when none.
+ */
+export function getUserPages(
+  k: Machine, t: Thread, start: number, nrPages: number, write: boolean, force: boolean, pinned: number[] | null,
+): number {
+  k.enter(FN.get_user_pages);
+  const mm = t.task.mm!;
+  if (nrPages <= 0) return 0;
+  const need = write ? (force ? VM_MAYWRITE : VM_WRITE) : force ? VM_MAYREAD : VM_READ;
+  let i = 0;
+  let addr = start - (start % PAGE_SIZE);
+  while (i < nrPages) {
+    const vma = k.findVma(mm, addr);
+    // VM_IO|VM_PFNMAP refused before any walk; VM_MIXEDMAP is not (§2.13)
+    if (!vma || addr < vma.start || vma.flags & (VM_IO | VM_PFNMAP) || !(vma.flags & need)) return i || -EFAULT;
+    let foll = FOLL_TOUCH | (pinned ? FOLL_GET : 0);
+    if (write) foll |= FOLL_WRITE;
+    else if (gupWantsFollAnon(k, vma)) foll |= FOLL_ANON;
+    do {
+      let page = followPage(k, vma, addr, foll);
+      let rounds = 0;
+      while (page === FOLLOW_NULL) {
+        if (++rounds > GUP_LIVELOCK_ROUNDS) throw new GupLivelock(`get_user_pages: follow_page keeps returning NULL at 0x${addr.toString(16)} (endless fault loop)`);
+        const ret = handleMmFault(k, t, vma, addr, (foll & FOLL_WRITE) !== 0);
+        k.recordFault(t, addr, (foll & FOLL_WRITE) !== 0, ret);
+        if (ret & VM_FAULT_ERROR) {
+          if (ret & VM_FAULT_OOM) return i || -ENOMEM;
+          if (ret & VM_FAULT_SIGBUS) return i || -EFAULT;
+          k.bug('BUG() in get_user_pages: unknown fault result', k.chain());
+        }
+        // after a COW, stop demanding a writable pte so the loop ends (≤2.6.28 always; 2.6.29+ without VM_WRITE)
+        if (ret & VM_FAULT_WRITE && (k.f.gupDropWrite === 'always' || !(vma.flags & VM_WRITE))) foll &= ~FOLL_WRITE;
+        page = followPage(k, vma, addr, foll);
+      }
+      if (page === FOLLOW_EFAULT) return i || -EFAULT;
+      if (pinned) pinned.push(page);
+      i++;
+      addr += PAGE_SIZE;
+    } while (addr < vma.end && i < nrPages);
+  }
+  return i;
+}
+
+/** The generic get_user_pages_fast (mm/util.c): mmap_sem for read around get_user_pages. */
+function gupFastGeneric(k: Machine, t: Thread, start: number, nrPages: number, write: boolean, pinned: number[]): number {
+  const mm = t.task.mm!;
+  mm.mmapSemReaders++;
+  try {
+    return getUserPages(k, t, start, nrPages, write, false, pinned);
+  } finally {
+    mm.mmapSemReaders--;
+  }
+}
+
+/**
+ * get_user_pages_fast (2.6.27+). x86: a lockless walk with interrupts off that takes a reference
+ * only on ptes with (PRESENT|USER|RW-if-write) and without SPECIAL; whatever is left goes to the
+ * slow path. It never looks at vm_flags (the B5 divergence). Arches without it use the generic one.
+ */
+export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: number, write: boolean, pinned: number[]): number {
+  k.enter(FN.get_user_pages_fast);
+  if (!k.arch.gupFast) return gupFastGeneric(k, t, start, nrPages, write, pinned);
+  const mm = t.task.mm!;
+  const pte = k.pte;
+  const pt = mm.pt;
+  const m = k.mem;
+  let addr = start - (start % PAGE_SIZE);
+  let nr = 0;
+  while (nr < nrPages) {
+    if (addr + PAGE_SIZE > k.arch.taskSize) break; // range check → slow path
+    if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail
+    const lo = pt.tbl[pt.slot]!;
+    const hi = pt.tbl[pt.slot + 1]!;
+    if (!pte.hwPresentBit(lo)) break;
+    if (pte.userMask && !(lo & pte.userMask)) break;
+    if (write && !pte.write(lo)) break;
+    if (pte.special(lo)) break; // any special pte aborts the fast path
+    const pfn = pte.pfn(lo, hi);
+    if (k.f.debugVm && !k.pfnValid(pfn)) k.bug('VM_BUG_ON(!pfn_valid(pte_pfn(pte))) in gup_pte_range', k.chain());
+    if (pfn > m.highestMemmapPfn) k.bug(`unable to handle kernel paging request: get_page on pfn 0x${pfn.toString(16)} without struct page in gup_pte_range`, k.chain());
+    m.getPage(pfn);
+    pinned.push(pfn);
+    nr++;
+    addr += PAGE_SIZE;
+  }
+  if (nr === nrPages) return nr;
+  const slow = gupFastGeneric(k, t, addr, nrPages - nr, write, pinned);
+  if (slow < 0) return nr > 0 ? nr : slow;
+  return nr + slow;
+}

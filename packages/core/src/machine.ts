@@ -1,0 +1,726 @@
+// A machine: an arch, a kernel release and drivers composed into one model kernel, with tasks.
+// The methods here are the front ends' API (docs/machine-api.md): each user-visible operation
+// returns an OpResult; a kernel BUG inside it becomes an Oops outcome, never an exception.
+
+import {
+  VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
+  VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, errnoName, vmFlagNames,
+} from './constants.js';
+import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
+import { validateDriver, DriverError, type Driver } from './driver.js';
+import { FaultCtx, FN, FN_NAMES } from './fault_ctx.js';
+import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, followPage, handleMmFault, vmNormalPage } from './memory.js';
+import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
+import { doMlock } from './mlock.js';
+import { doMmap, doMunmap, doMprotect, exitMmap, findVma, type MmapArgs } from './mmap.js';
+import { truncateInodePages } from './filemap.js';
+import { ConfigError, KernelBug } from './oops.js';
+import { MemoryModel, PAGE_FLAG_NAMES, PG_anon, PG_buddy, PG_reserved, type MemRegionConfig } from './page_alloc.js';
+import { PageTables } from './pgtable.js';
+import { PteOps } from './pte.js';
+import { resolveFeatures, KernelVersionError, type Features, type KernelOptions } from './version.js';
+import { checkInvariants, findLeaks } from './debug.js';
+import type { Inode, Mm, OpenFile, Task, Thread, Vma } from './mm_types.js';
+
+export interface MachineConfig {
+  arch: ArchSpec;
+  archOptions?: Record<string, unknown>;
+  kernel?: string;
+  kernelOptions?: KernelOptions;
+  memory?: { ram?: number; regions?: Array<Omit<MemRegionConfig, 'structPages'> & { structPages?: boolean }> };
+  drivers?: Array<{ driver: Driver<any, any>; settings?: Record<string, unknown> }>;
+  /** run the invariant checker after every operation (default true) */
+  debug?: boolean;
+}
+
+export type Outcome = 'ok' | 'SIGSEGV' | 'SIGBUS' | 'OOM' | 'oops' | 'livelock' | 'error';
+
+export interface FaultRecord {
+  address: number;
+  write: boolean;
+  chain: string[];
+  result: string;
+}
+
+export interface OpResult {
+  outcome: Outcome;
+  ret?: number;
+  errno?: string;
+  faults: FaultRecord[];
+  oops?: { condition: string; chain: string[] };
+  reports: string[];
+  value?: number;
+  /** follow_page: 'page' | 'NULL' | 'EFAULT' */
+  detail?: string;
+  violations?: string[];
+}
+
+export interface PteInfo {
+  none: boolean;
+  present: boolean;
+  write: boolean;
+  dirty: boolean;
+  young: boolean;
+  special: boolean;
+  pfn: number;
+  cache: number;
+  lo: number;
+  hi: number;
+}
+
+export interface PageInfo {
+  pfn: number;
+  count: number;
+  /** page_mapcount() = _mapcount + 1 */
+  mapcount: number;
+  flags: string[];
+  anon: boolean;
+  reserved: boolean;
+  zero: boolean;
+  pfnValid: boolean;
+}
+
+export interface TraceEvent {
+  kind: 'fault' | 'op' | 'report' | 'oops';
+  detail: string;
+}
+
+interface DriverInstance {
+  driver: Driver<any, any>;
+  state: unknown;
+  paths: string[];
+}
+
+const MB = 1024 * 1024;
+
+export class Machine {
+  readonly f: Features;
+  readonly arch: ResolvedArch;
+  readonly mem: MemoryModel;
+  readonly pte: PteOps;
+  readonly debug: boolean;
+  zeroPfn = -1;
+  faultsTotal = 0;
+  readonly tasks: Task[] = [];
+  readonly mms: Mm[] = [];
+  readonly drivers: DriverInstance[] = [];
+  readonly inodes = new Map<string, Inode>();
+  /** unlinked inodes still mapped (shared anonymous memory) */
+  readonly anonInodes = new Set<Inode>();
+  onTrace?: (ev: TraceEvent) => void;
+
+  private idCounter = 1;
+  private pidCounter = 1;
+  private opChain: number[] = [];
+  private curFault: FaultCtx | null = null;
+  private reportBuf: string[] = [];
+  private faultBuf: FaultRecord[] = [];
+  private quiet = 0;
+
+  constructor(cfg: MachineConfig) {
+    try {
+      this.f = resolveFeatures(cfg.kernel, cfg.kernelOptions ?? {});
+    } catch (e) {
+      if (e instanceof KernelVersionError) throw new ConfigError(e.message, e.field === 'kernel' ? 'kernel' : `kernelOptions.${e.field}`);
+      throw e;
+    }
+    try {
+      this.arch = resolveArch(cfg.arch, this.f, cfg.archOptions ?? {});
+    } catch (e) {
+      throw new ConfigError((e as Error).message, `arch.${(e as { field?: string }).field ?? ''}`);
+    }
+    this.debug = cfg.debug ?? true;
+    this.pte = new PteOps(this.arch.layout);
+    this.mem = new MemoryModel(this.arch.memoryModel.kind, this.arch.memoryModel.sectionShift, this.arch.structPageSize);
+    const ram = cfg.memory?.ram ?? 64 * MB;
+    if (!Number.isFinite(ram) || ram < MB || ram % PAGE_SIZE !== 0) throw new ConfigError(`memory.ram must be a page-aligned size of at least 1 MiB, not ${ram}`, 'memory.ram');
+    const boot = this.arch.spec.bootMemory ? this.arch.spec.bootMemory(ram) : [{ name: 'ram', start: 0, size: ram, kind: 'ram' as const, structPages: true }];
+    const all = [...boot, ...(cfg.memory?.regions ?? []).map((r) => ({ structPages: r.kind === 'ram', ...r }))];
+    all.forEach((r, i) => {
+      const field = i < boot.length ? 'memory.ram' : `memory.regions[${i - boot.length}]`;
+      if (r.start % PAGE_SIZE !== 0 || r.size % PAGE_SIZE !== 0 || r.size <= 0) throw new ConfigError(`region "${r.name}" must be page aligned and non-empty`, field);
+      try {
+        this.mem.addRegion(r);
+      } catch (e) {
+        throw new ConfigError((e as Error).message, field);
+      }
+    });
+    this.bootReserve();
+    (cfg.drivers ?? []).forEach((d, i) => this.loadDriver(d.driver, d.settings ?? {}, `drivers[${i}]`));
+  }
+
+  /** Boot-time reservations: the first page (BIOS data, as x86 reserves it) and the zero page. */
+  private bootReserve(): void {
+    const m = this.mem;
+    const ramRegions = m.regions.filter((r) => r.kind === 'ram');
+    if (ramRegions.length === 0) throw new ConfigError('the machine has no RAM', 'memory.ram');
+    const first = ramRegions[0]!.startPfn;
+    if (first === 0 && m.claim(0)) m.flags[0] = PG_reserved;
+    const zeroAt = ramRegions.find((r) => r.endPfn > 0x100 && r.startPfn <= 0x100) ? 0x100 : m.peekFree();
+    if (!m.claim(zeroAt)) throw new ConfigError('no RAM left for the zero page', 'memory.ram');
+    m.flags[zeroAt] = PG_reserved; // empty_zero_page: reserved, count 1, never freed
+    this.zeroPfn = zeroAt;
+  }
+
+  private loadDriver(driver: Driver<any, any>, settings: Record<string, unknown>, field: string): void {
+    try {
+      validateDriver(driver);
+    } catch (e) {
+      throw new ConfigError((e as Error).message, `${field}.${(e as DriverError).field}`);
+    }
+    const problems = driver.validate?.(settings) ?? [];
+    if (problems.length > 0) {
+      const p = problems[0]!;
+      throw new ConfigError(`driver "${driver.name}": ${p.message}`, `${field}.settings.${p.field}`);
+    }
+    let state: unknown;
+    try {
+      state = driver.init?.(this, settings);
+    } catch (e) {
+      if (e instanceof ConfigError) throw new ConfigError(e.message, `${field}.settings.${e.field}`);
+      throw e;
+    }
+    this.drivers.push({ driver, state, paths: driver.paths(settings) });
+  }
+
+  // ---- helpers the mm code calls -------------------------------------------------------------
+
+  nextId(): number {
+    return this.idCounter++;
+  }
+
+  /** pfn_valid: the arch's hook, or the generic memory-model test. */
+  pfnValid(pfn: number): boolean {
+    const hook = this.arch.spec.pfnValid;
+    return hook ? hook(pfn, this.mem) : this.mem.pfnValid(pfn);
+  }
+
+  /** BUG_ON fired: unwind to the operation boundary. */
+  bug(condition: string, chain: string[]): never {
+    throw new KernelBug(condition, chain);
+  }
+
+  /** The simulated call chain of what is running now. */
+  readonly chain = (): string[] => {
+    const out = this.opChain.map((id) => FN_NAMES[id]!);
+    if (this.curFault) out.push(...this.curFault.chainNames());
+    return out;
+  };
+
+  /** Records that a kernel function ran (into the running fault's chain, or the operation's). */
+  enter(fn: number): void {
+    if (this.curFault) this.curFault.enter(fn);
+    else this.opChain.push(fn);
+  }
+
+  report(line: string): void {
+    if (this.quiet) return;
+    this.reportBuf.push(line);
+    this.onTrace?.({ kind: 'report', detail: line });
+  }
+
+  /** print_bad_pte: "Bad page map" report; the caller goes on. */
+  badPte(vma: Vma, address: number, pfn: number, why: string): void {
+    this.report(`BUG: Bad page map in process mm${vma.mm.id}: pte pfn 0x${pfn.toString(16)} at 0x${address.toString(16)} vm_flags ${vmFlagNames(vma.flags).join('|')} (${why})`);
+  }
+
+  allocUserPage(): number {
+    return this.mem.allocPage();
+  }
+
+  /** put_page with "Bad page state" detection (a count going below zero). */
+  putPageChecked(pfn: number): void {
+    if (this.mem.count[pfn]! <= 0) {
+      this.report(`BUG: Bad page state: put_page on pfn 0x${pfn.toString(16)} with count ${this.mem.count[pfn]}`);
+      this.mem.count[pfn]!--;
+      return;
+    }
+    this.mem.putPage(pfn);
+  }
+
+  /** A kernel read of a frame through a user pte (cow_user_page's copy from the user address). */
+  readUserFrame(pfn: number): number {
+    return this.mem.readGen(pfn);
+  }
+
+  findVma(mm: Mm, addr: number): Vma | undefined {
+    return findVma(mm, addr);
+  }
+
+  recordFault(t: Thread, address: number, write: boolean, ret: number): void {
+    const rec: FaultRecord = { address, write, chain: t.fault.chainNames(), result: faultResultName(ret) };
+    this.faultBuf.push(rec);
+    this.onTrace?.({ kind: 'fault', detail: `${rec.chain.join(' → ')} = ${rec.result}` });
+  }
+
+  setCurrentFault(c: FaultCtx | null): void {
+    this.curFault = c;
+  }
+
+  driverOf(inode: Inode): DriverInstance {
+    return this.drivers.find((d) => d.driver === inode.driver)!;
+  }
+
+  driverMmap(file: OpenFile, vma: Vma): number {
+    const d = this.driverOf(file.inode);
+    return d.driver.mmap(this, d.state, file, vma);
+  }
+
+  shmemZeroSetup(size: number): OpenFile | null {
+    const d = this.drivers.find((x) => x.driver.shmemZeroSetup);
+    if (!d) return null;
+    const inode = d.driver.shmemZeroSetup!(this, d.state, size);
+    return { inode, readable: true, writable: true };
+  }
+
+  releaseFile(file: OpenFile): void {
+    this.maybeDropInode(file.inode);
+  }
+
+  maybeDropInode(inode: Inode): void {
+    if (inode.unlinked && inode.refs === 0) {
+      truncateInodePages(this, inode.mapping, 0);
+      this.anonInodes.delete(inode);
+    }
+  }
+
+  newInode(driver: Driver<any, any>, path: string, size: number, data: unknown, opts: { readOnlyFs?: boolean; unlinked?: boolean } = {}): Inode {
+    const inode = {
+      ino: this.nextId(), path, size, driver, data, readOnlyFs: opts.readOnlyFs ?? false, unlinked: opts.unlinked ?? false, refs: 0,
+    } as Inode;
+    inode.mapping = { id: this.nextId(), inode, pages: new Map(), iMmap: new Set() };
+    if (inode.unlinked) this.anonInodes.add(inode);
+    else this.inodes.set(path, inode);
+    return inode;
+  }
+
+  // ---- the operation boundary ----------------------------------------------------------------
+
+  private run(body: () => Partial<OpResult> | void, task?: Task): OpResult {
+    this.opChain = [];
+    this.reportBuf = [];
+    this.faultBuf = [];
+    this.curFault = null;
+    let res: OpResult;
+    try {
+      const r = body() ?? {};
+      res = { outcome: 'ok', ...r, faults: this.faultBuf, reports: this.reportBuf };
+    } catch (e) {
+      if (e instanceof KernelBug) {
+        res = { outcome: 'oops', oops: { condition: e.condition, chain: e.chain }, faults: this.faultBuf, reports: this.reportBuf };
+        this.onTrace?.({ kind: 'oops', detail: e.condition });
+        if (task) this.oopsTask(task);
+      } else if (e instanceof GupLivelock) {
+        res = { outcome: 'livelock', faults: this.faultBuf, reports: [...this.reportBuf, e.message] };
+      } else {
+        throw e;
+      }
+    } finally {
+      this.curFault = null;
+      this.opChain = [];
+    }
+    if (res.ret !== undefined && res.ret < 0 && res.errno === undefined) {
+      res.errno = errnoName(res.ret);
+      if (res.outcome === 'ok') res.outcome = 'error';
+    }
+    if (this.debug) {
+      const v = this.checkInvariants();
+      if (v.length) res.violations = v;
+    }
+    return res;
+  }
+
+  /** After an oops the task dies in the kernel: its locks are released, its mm is left as it is. */
+  private oopsTask(task: Task): void {
+    task.alive = false;
+    task.exitReason = 'oops';
+    if (task.mm) {
+      task.mm.ptlHolder = 0;
+      task.mm.mmapSemReaders = 0;
+      task.mm.mmapSemWriter = 0;
+    }
+  }
+
+  private newMm(): Mm {
+    const mm: Mm = {
+      id: this.nextId(), vmas: [], pt: new PageTables(this.arch.levels, this.pte.none), fileRss: 0, anonRss: 0, lockedVm: 0,
+      mmapSemReaders: 0, mmapSemWriter: 0, ptlHolder: 0, users: 1, mmapBase: 0x40000000,
+    };
+    this.mms.push(mm);
+    return mm;
+  }
+
+  private newThread(task: Task): Thread {
+    const t: Thread = { tid: this.pidCounter++, task, fault: new FaultCtx() };
+    task.threads.push(t);
+    return t;
+  }
+
+  spawn(name: string): Task {
+    const task: Task = { pid: 0, name, mm: this.newMm(), threads: [], alive: true, exitReason: null, pins: [], files: new Map() };
+    const t = this.newThread(task);
+    task.pid = t.tid;
+    this.tasks.push(task);
+    return task;
+  }
+
+  cloneThread(task: Task): Thread {
+    return this.newThread(task);
+  }
+
+  private live(task: Task): void {
+    if (!task.alive || !task.mm) throw new ConfigError(`task "${task.name}" has exited`, 'task');
+  }
+
+  // ---- syscalls and user accesses --------------------------------------------------------------
+
+  open(task: Task, path: string, opts: { write?: boolean; create?: boolean; size?: number } = {}): OpResult & { file?: OpenFile } {
+    let file: OpenFile | undefined;
+    const r = this.run(() => {
+      const d = this.driverForPath(path);
+      if (!d) return { ret: -ENOENT };
+      let inode = this.inodes.get(path);
+      if (!inode) {
+        if (!d.driver.lookup) return { ret: -ENOENT };
+        const got = d.driver.lookup(this, d.state, path, opts.create ?? false);
+        if (typeof got === 'number') return { ret: got };
+        inode = got;
+        if (opts.size !== undefined && d.driver.truncate) d.driver.truncate(this, d.state, inode, opts.size);
+      }
+      file = { inode, readable: true, writable: opts.write ?? true };
+      inode.refs++;
+      return { ret: 0 };
+    }, task);
+    return { ...r, file };
+  }
+
+  private driverForPath(path: string): DriverInstance | undefined {
+    let best: DriverInstance | undefined;
+    let bestLen = -1;
+    for (const d of this.drivers) {
+      for (const p of d.paths) {
+        if ((path === p || path.startsWith(p.endsWith('/') ? p : p + '/')) && p.length > bestLen) {
+          best = d;
+          bestLen = p.length;
+        }
+      }
+    }
+    return best;
+  }
+
+  mmap(task: Task, args: MmapArgs): OpResult & { addr?: number } {
+    this.live(task);
+    let addr: number | undefined;
+    const r = this.run(() => {
+      const mm = task.mm!;
+      mm.mmapSemWriter = task.pid;
+      try {
+        const ret = doMmap(this, task, args);
+        if (ret >= 0) addr = ret;
+        return { ret: ret >= 0 ? 0 : ret };
+      } finally {
+        mm.mmapSemWriter = 0;
+      }
+    }, task);
+    return { ...r, addr };
+  }
+
+  munmap(task: Task, addr: number, length: number): OpResult {
+    this.live(task);
+    return this.run(() => ({ ret: doMunmap(this, task.mm!, addr, length) }), task);
+  }
+
+  mprotect(task: Task, addr: number, length: number, prot: number): OpResult {
+    this.live(task);
+    return this.run(() => ({ ret: doMprotect(this, task.mm!, addr, length, prot) }), task);
+  }
+
+  mlock(task: Task, addr: number, length: number): OpResult {
+    this.live(task);
+    return this.run(() => ({ ret: doMlock(this, task, addr, length, true) }), task);
+  }
+
+  munlock(task: Task, addr: number, length: number): OpResult {
+    this.live(task);
+    return this.run(() => ({ ret: doMlock(this, task, addr, length, false) }), task);
+  }
+
+  truncate(path: string, size: number): OpResult {
+    return this.run(() => {
+      const inode = this.inodes.get(path);
+      if (!inode) return { ret: -ENOENT };
+      const d = this.driverOf(inode);
+      if (!d.driver.truncate) return { ret: -EINVAL };
+      return { ret: d.driver.truncate(this, d.state, inode, size) };
+    });
+  }
+
+  /** A user load or store: the arch fault handler (x86 do_page_fault) and the retried access. */
+  access(t: Thread, addr: number, write: boolean): OpResult {
+    this.live(t.task);
+    const task = t.task;
+    return this.run(() => {
+      const mm = task.mm!;
+      mm.mmapSemReaders++; // faults take mmap_sem for read
+      try {
+        for (let attempt = 0; attempt < 8; attempt++) {
+          const vma = findVma(mm, addr);
+          if (!vma || addr < vma.start) return { outcome: 'SIGSEGV' as const };
+          if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_EXEC | VM_WRITE))) return { outcome: 'SIGSEGV' as const };
+          // the MMU: a present pte that permits the access needs no fault
+          const vpn = Math.floor(addr / PAGE_SIZE);
+          if (mm.pt.lookup(vpn)) {
+            const tbl = mm.pt.tbl;
+            const slot = mm.pt.slot;
+            const lo = tbl[slot]!;
+            if (this.pte.hwPresentBit(lo) && (!write || this.pte.write(lo))) {
+              tbl[slot] = write ? this.pte.mkdirty(this.pte.mkyoung(lo)) : this.pte.mkyoung(lo);
+              const pfn = this.pte.pfn(lo, tbl[slot + 1]!);
+              const value = write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn);
+              return { value };
+            }
+          }
+          const ret = handleMmFault(this, t, vma, addr, write);
+          this.recordFault(t, addr, write, ret);
+          if (ret & VM_FAULT_OOM) {
+            this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
+            return { outcome: 'OOM' as const };
+          }
+          if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return { outcome: 'SIGBUS' as const };
+        }
+        return { outcome: 'livelock' as const };
+      } finally {
+        if (task.mm) task.mm.mmapSemReaders--;
+      }
+    }, task);
+  }
+
+  gup(t: Thread, addr: number, nrPages: number, write: boolean, force = false): OpResult {
+    this.live(t.task);
+    return this.run(() => {
+      const mm = t.task.mm!;
+      mm.mmapSemReaders++;
+      try {
+        return { ret: getUserPages(this, t, addr, nrPages, write, force, t.task.pins) };
+      } finally {
+        mm.mmapSemReaders--;
+      }
+    }, t.task);
+  }
+
+  gupFast(t: Thread, addr: number, nrPages: number, write: boolean): OpResult {
+    this.live(t.task);
+    if (!this.f.gupFastApi) {
+      return { outcome: 'error', ret: -ENOSYS, errno: 'ENOSYS', faults: [], reports: [`get_user_pages_fast does not exist in 2.6.${this.f.release} (2.6.27+)`] };
+    }
+    return this.run(() => ({ ret: getUserPagesFast(this, t, addr, nrPages, write, t.task.pins) }), t.task);
+  }
+
+  putPages(task: Task): OpResult {
+    return this.run(() => {
+      const n = task.pins.length;
+      for (const pfn of task.pins.splice(0)) this.putPageChecked(pfn);
+      return { ret: n };
+    });
+  }
+
+  followPage(task: Task, addr: number, flags: number): OpResult {
+    this.live(task);
+    return this.run(() => {
+      const vma = findVma(task.mm!, addr);
+      if (!vma || addr < vma.start) return { ret: -EFAULT, detail: 'no vma' };
+      const page = followPage(this, vma, addr, flags);
+      if (page === FOLLOW_NULL) return { detail: 'NULL' };
+      if (page === FOLLOW_EFAULT) return { ret: -EFAULT, detail: 'EFAULT' };
+      if (flags & 0x04) task.pins.push(page); // FOLL_GET: the reference is the caller's
+      return { ret: page, detail: page === this.zeroPfn ? 'ZERO_PAGE' : 'page' };
+    }, task);
+  }
+
+  /** move_pages(2) status query (do_pages_stat, §2.21): node 0, or -errno. */
+  movePagesStatus(task: Task, addr: number): OpResult {
+    this.live(task);
+    return this.run(() => {
+      const vma = findVma(task.mm!, addr);
+      if (!vma || addr < vma.start) return { ret: -EFAULT };
+      const flags = this.f.zeroPage === 's003' ? 0x10 /* FOLL_NOZERO */ : 0;
+      const page = followPage(this, vma, addr, flags);
+      if (page === FOLLOW_EFAULT) return { ret: -EFAULT };
+      if (page === FOLLOW_NULL || this.mem.flags[page]! & PG_reserved) return { ret: -ENOENT };
+      return { ret: 0 };
+    }, task);
+  }
+
+  fork(parent: Task, childName: string): OpResult & { child?: Task } {
+    this.live(parent);
+    let child: Task | undefined;
+    const r = this.run(() => {
+      this.enter(FN.dup_mmap);
+      const pmm = parent.mm!;
+      const c = this.spawn(childName);
+      const cmm = c.mm!;
+      cmm.mmapBase = pmm.mmapBase;
+      for (const [name, f] of parent.files) {
+        c.files.set(name, f);
+        f.inode.refs++;
+      }
+      child = c;
+      for (const vma of pmm.vmas) {
+        if (vma.flags & VM_DONTCOPY) continue;
+        const tmp: Vma = { ...vma, id: this.nextId(), mm: cmm, flags: vma.flags & ~VM_LOCKED }; // the child is not mlocked
+        cmm.vmas.push(tmp);
+        if (tmp.file) {
+          tmp.file.inode.refs++;
+          tmp.file.inode.mapping.iMmap.add(tmp);
+        }
+        copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
+        tmp.ops?.open?.(tmp, this);
+      }
+    }, parent);
+    return { ...r, child };
+  }
+
+  exit(task: Task): OpResult {
+    return this.run(() => {
+      this.killTask(task, 'exit');
+    });
+  }
+
+  private killTask(task: Task, reason: string): void {
+    if (!task.mm) return;
+    task.alive = false;
+    task.exitReason = reason;
+    for (const pfn of task.pins.splice(0)) this.putPageChecked(pfn); // outstanding direct I/O completes
+    for (const f of task.files.values()) {
+      f.inode.refs--;
+      this.maybeDropInode(f.inode);
+    }
+    task.files.clear();
+    const mm = task.mm;
+    task.mm = null;
+    if (--mm.users === 0) {
+      mm.mmapSemReaders = 0;
+      exitMmap(this, mm);
+    }
+  }
+
+  driverOp(driverName: string, op: string, args: Record<string, unknown>): OpResult {
+    const d = this.drivers.find((x) => x.driver.name === driverName);
+    if (!d) throw new ConfigError(`no driver "${driverName}" on this machine`, 'op');
+    const fn = d.driver.operations?.[op];
+    if (!fn) throw new ConfigError(`driver "${driverName}" has no operation "${op}" (has: ${Object.keys(d.driver.operations ?? {}).join(', ') || 'none'})`, 'op');
+    return this.run(() => {
+      const v = fn(this, d.state, args);
+      return typeof v === 'number' ? { ret: v } : {};
+    });
+  }
+
+  // ---- observation ---------------------------------------------------------------------------
+
+  readPte(task: Task, addr: number): PteInfo {
+    const mm = task.mm;
+    const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none, hi: 0 };
+    if (!mm || !mm.pt.lookup(Math.floor(addr / PAGE_SIZE))) return none;
+    const lo = mm.pt.tbl[mm.pt.slot]!;
+    const hi = mm.pt.tbl[mm.pt.slot + 1]!;
+    const p = this.pte;
+    if (p.isNone(lo, hi)) return none;
+    return {
+      none: false, present: p.present(lo), write: p.write(lo), dirty: p.dirty(lo), young: p.young(lo), special: p.special(lo),
+      pfn: p.pfn(lo, hi), cache: lo & p.cacheMask, lo, hi,
+    };
+  }
+
+  /** vm_normal_page for the pte at addr, without reports: pfn or -1. */
+  vmNormalPage(task: Task, addr: number): number {
+    const mm = task.mm;
+    if (!mm) return -1;
+    const vma = findVma(mm, addr);
+    const p = this.readPte(task, addr);
+    if (!vma || addr < vma.start || p.none || !p.present) return -1;
+    return this.quietly(() => vmNormalPage(this, vma, addr - (addr % PAGE_SIZE), p.lo, p.hi), -1);
+  }
+
+  /** Runs a pure query with reports muted and BUGs turned into `fallback`. */
+  quietly<T>(fn: () => T, fallback: T): T {
+    this.quiet++;
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof KernelBug) return fallback;
+      throw e;
+    } finally {
+      this.quiet--;
+    }
+  }
+
+  pageInfo(pfn: number): PageInfo | null {
+    const m = this.mem;
+    if (pfn < 0 || pfn > m.highestMemmapPfn || !this.pfnValid(pfn)) return null;
+    const flags = m.flags[pfn]!;
+    return {
+      pfn, count: m.count[pfn]!, mapcount: m.mapcount[pfn]! + 1, flags: PAGE_FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n),
+      anon: (flags & PG_anon) !== 0, reserved: (flags & PG_reserved) !== 0, zero: pfn === this.zeroPfn, pfnValid: true,
+    };
+  }
+
+  rss(task: Task): { file: number; anon: number } {
+    return task.mm ? { file: task.mm.fileRss, anon: task.mm.anonRss } : { file: 0, anon: 0 };
+  }
+
+  findVmaOf(task: Task, addr: number): Vma | undefined {
+    if (!task.mm) return undefined;
+    const v = findVma(task.mm, addr);
+    return v && v.start <= addr ? v : undefined;
+  }
+
+  /** /proc/PID/maps lines. */
+  procMaps(task: Task): string[] {
+    if (!task.mm) return [];
+    return task.mm.vmas.map((v) => {
+      const perms = `${v.flags & VM_READ ? 'r' : '-'}${v.flags & VM_WRITE ? 'w' : '-'}${v.flags & VM_EXEC ? 'x' : '-'}${v.flags & 0x8 ? 's' : 'p'}`;
+      const name = v.file ? (v.file.inode.unlinked ? '/dev/zero (deleted)' : v.file.inode.path) : '';
+      return `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(v.pgoff * PAGE_SIZE)} 00:00 ${v.file ? v.file.inode.ino : 0}${name ? '    ' + name : ''}`;
+    });
+  }
+
+  checkInvariants(): string[] {
+    return this.quietly(() => checkInvariants(this), ['invariant checker hit a kernel BUG']);
+  }
+
+  /** After every task exited: frames and page tables still held (empty when nothing leaked). */
+  leaks(): string[] {
+    return this.quietly(() => findLeaks(this), ['leak checker hit a kernel BUG']);
+  }
+
+  /** Every page the kernel itself holds a reference on (page cache, drivers, pins), for the checkers. */
+  kernelRefs(add: (pfn: number, refs: number) => void): void {
+    add(this.zeroPfn, 1);
+    for (const inode of [...this.inodes.values(), ...this.anonInodes]) for (const pfn of inode.mapping.pages.values()) add(pfn, 1);
+    for (const d of this.drivers) d.driver.kernelRefs?.(this, d.state, add);
+    for (const t of this.tasks) for (const pfn of t.pins) add(pfn, 1);
+  }
+
+  isFree(pfn: number): boolean {
+    return (this.mem.flags[pfn]! & PG_buddy) !== 0;
+  }
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
+export function faultResultName(ret: number): string {
+  if (ret & VM_FAULT_OOM) return 'OOM';
+  if (ret & VM_FAULT_SIGBUS) return 'SIGBUS';
+  if (ret & VM_FAULT_HWPOISON) return 'HWPOISON';
+  const parts: string[] = [];
+  if (ret & VM_FAULT_MAJOR) parts.push('MAJOR');
+  if (ret & VM_FAULT_NOPAGE) parts.push('NOPAGE');
+  if (ret & VM_FAULT_WRITE) parts.push('WRITE');
+  return parts.length ? parts.join('|') : 'MINOR';
+}
+
+export function createMachine(cfg: MachineConfig): Machine {
+  return new Machine(cfg);
+}

@@ -1,0 +1,974 @@
+// mm/memory.c: the fault path, vm_normal_page, the insert/remap/zap/copy paths and follow_page.
+// Read it top to bottom like the kernel file. Each version difference reads a named feature
+// (version.ts) and cites the reference section. Every "drop the ptl, do the slow work, retake it,
+// recheck the pte" spot is a named window: the path stores its state in the thread's FaultCtx,
+// sets the next phase and returns VM_FAULT_WINDOW; faultResume() continues it.
+
+import {
+  VM_WRITE, VM_SHARED, VM_PFNMAP, VM_MIXEDMAP, VM_LOCKED, VM_INSERTPAGE, VM_MAYSHARE, VM_HUGETLB, VM_NONLINEAR,
+  VM_FAULT_MINOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_NOPAGE, VM_FAULT_ERROR, VM_FAULT_WINDOW,
+  VM_FAULT_LOCKED, NOPFN_SIGBUS, NOPFN_OOM, NOPFN_REFAULT, NOPAGE_SIGBUS, NOPAGE_OOM, NOPAGE_REFAULT,
+  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_NOZERO, EFAULT, EINVAL, EBUSY, ENOMEM,
+  PAGE_SIZE, isCowMapping,
+} from './constants.js';
+import {
+  FaultCtx, FN, FAULT_FLAG_WRITE, WINDOW, PH_DONE, PH_DISPATCH, PH_ANON_COMMIT, PH_ZERO_COMMIT, PH_FAULT_COMMIT,
+  PH_NOPFN_COMMIT, PH_WP_COMMIT, PH_WP_MKWRITE_COMMIT,
+} from './fault_ctx.js';
+import { PG_anon, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
+import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
+import type { Machine } from './machine.js';
+import type { Mm, Vma, Thread } from './mm_types.js';
+
+// vma->faultKind: which pte_none handler handle_pte_fault dispatches to (§2.1)
+export const FK_ANON = 0;
+export const FK_NOPAGE = 1;
+export const FK_FAULT = 2;
+export const FK_NOPFN = 3;
+
+/** follow_page results besides a pfn */
+export const FOLLOW_NULL = -1;
+export const FOLLOW_EFAULT = -2;
+
+/**
+ * Resolves the pte_none dispatch for a vma's ops under this release's rules: nopage/fault before
+ * nopfn (S002, M19/M20); vm_ops without any of them fall through to do_anonymous_page (§2.1).
+ */
+export function resolveFaultKind(k: Machine, vma: Vma): number {
+  const ops = vma.ops;
+  if (!ops) return FK_ANON;
+  if (ops.fault && k.f.hasFault) return FK_FAULT;
+  if (ops.nopage && k.f.hasNopage) return FK_NOPAGE;
+  if (ops.nopfn && k.f.hasNopfn) return FK_NOPFN;
+  return FK_ANON;
+}
+
+const chainOf = (c: FaultCtx) => () => c.chainNames();
+
+// ---------------------------------------------------------------------------------------------
+// vm_normal_page: does this present pte hold a struct-page reference? (§2.7, Tables A–D)
+// ---------------------------------------------------------------------------------------------
+
+/** pfn_to_page on a pfn beyond the mem_map is an access to unmapped vmemmap: an oops. */
+function pfnToPage(k: Machine, pfn: number, where: string): number {
+  if (pfn > k.mem.highestMemmapPfn) {
+    k.bug(`unable to handle kernel paging request: pfn_to_page(0x${pfn.toString(16)}) beyond mem_map in ${where}`, k.chain());
+  }
+  return pfn;
+}
+
+/** vm_normal_page(vma, addr, pte): a pfn, or -1 for "no struct page semantics" (NULL). */
+export function vmNormalPage(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
+  const pte = k.pte;
+  const pfn = pte.pfn(lo, hi);
+  const table = k.f.vmNormalPage;
+  const flags = vma.flags;
+
+  if (k.arch.hasPteSpecial && (table === 'B' || table === 'C' || table === 'D')) {
+    if (!pte.special(lo)) {
+      if (table === 'B') {
+        // Table B: VM_BUG_ON(!pfn_valid(pfn)); pte_page
+        if (k.f.debugVm && !k.pfnValid(pfn)) k.bug('VM_BUG_ON(!pfn_valid(pte_pfn(pte))) in vm_normal_page', k.chain());
+        return pfnToPage(k, pfn, 'vm_normal_page');
+      }
+      // Tables C/D: only the highest_memmap_pfn check (not a pfn_valid test)
+      if (pfn > k.mem.highestMemmapPfn) {
+        k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
+        return -1;
+      }
+      return pfn;
+    }
+    // special pte
+    if (flags & (VM_PFNMAP | VM_MIXEDMAP)) return -1;
+    if (table === 'B') {
+      if (k.f.debugVm) k.bug('VM_BUG_ON(!(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) in vm_normal_page', k.chain());
+      return -1;
+    }
+    if (table === 'D' && pfn === k.zeroPfn) return -1; // E5: the special zero pte, no report
+    if (k.f.zeroPage === 's003' && useZeroPageS003(vma)) return -1; // S003: special zero pte
+    k.badPte(vma, address, pfn, 'vm_normal_page: special pte in a vma without VM_PFNMAP|VM_MIXEDMAP');
+    return -1;
+  }
+
+  // No special bit (or a pre-2.6.26 table): the vma-based rules.
+  if (table !== 'A' && flags & VM_MIXEDMAP) {
+    // S000, B, C, D: VM_MIXEDMAP decided by pfn_valid, with no further check
+    return k.pfnValid(pfn) ? pfnToPage(k, pfn, 'vm_normal_page') : -1;
+  }
+  if (flags & VM_PFNMAP) {
+    const off = Math.floor((address - vma.start) / PAGE_SIZE);
+    if (pfn === vma.pgoff + off) return -1; // the linear rule: a raw pfn
+    if (!isCowMapping(flags)) return -1;
+    // not linear in a COW vma: a COWed anonymous page; fall through
+  }
+  switch (table) {
+    case 'A':
+    case 'S000':
+      if (!k.pfnValid(pfn)) {
+        // 2.6.19–2.6.23 always print_bad_pte; 2.6.24–2.6.25 only with CONFIG_DEBUG_VM (9723198c219)
+        if (k.f.release <= 23 || k.f.debugVm) {
+          k.badPte(vma, address, pfn, 'vm_normal_page: !pfn_valid');
+          return -1;
+        }
+      }
+      return pfnToPage(k, pfn, 'vm_normal_page');
+    case 'B':
+      if (k.f.debugVm && !k.pfnValid(pfn)) k.bug('VM_BUG_ON(!pfn_valid(pfn)) in vm_normal_page', k.chain());
+      return pfnToPage(k, pfn, 'vm_normal_page');
+    default: // C, D
+      if (table === 'D' && pfn === k.zeroPfn) return -1; // is_zero_pfn (62eede62daf)
+      if (pfn > k.mem.highestMemmapPfn) {
+        k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
+        return -1;
+      }
+      return pfn;
+  }
+}
+
+/** S003's use_zero_page(vma): not VM_LOCKED/VM_SHARED/VM_MAYSHARE and no ->fault (§2.2). */
+export function useZeroPageS003(vma: Vma): boolean {
+  if (vma.flags & (VM_LOCKED | VM_SHARED | VM_MAYSHARE)) return false;
+  return !vma.ops?.fault;
+}
+
+/** use_zero_page(vma) of 2.6.26-rc8…2.6.31 (672ca28e300): the FOLL_ANON rule (§2.12). */
+function useZeroPage(k: Machine, vma: Vma): boolean {
+  if (vma.flags & (VM_LOCKED | VM_SHARED)) return false;
+  if (vma.ops?.fault) return false;
+  if (k.f.release === 26 && vma.ops?.nopfn) return false;
+  return true;
+}
+
+/** Whether gup may use FOLL_ANON for a read of this vma (§2.12). */
+export function gupWantsFollAnon(k: Machine, vma: Vma): boolean {
+  switch (k.f.follAnon) {
+    case 'no-nopage':
+      return !(vma.flags & VM_LOCKED) && !vma.ops?.nopage;
+    case 'no-fault':
+      return !(vma.flags & VM_LOCKED) && !vma.ops?.nopage && !vma.ops?.fault;
+    case 'use_zero_page':
+      return useZeroPage(k, vma);
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// handle_mm_fault → handle_pte_fault (§2.1)
+// ---------------------------------------------------------------------------------------------
+
+/** Runs one fault to completion (what `mixedmap run` does). The explorer drives faultStart/faultResume itself. */
+export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, write: boolean): number {
+  const c = t.fault;
+  let ret = faultStart(k, c, t, vma, address, write);
+  while (ret & VM_FAULT_WINDOW) ret = faultResume(k, c);
+  k.setCurrentFault(null);
+  return ret;
+}
+
+/** handle_mm_fault entry: allocate the page tables, read the pte without the ptl. */
+export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: number, write: boolean): number {
+  const mm = vma.mm;
+  k.setCurrentFault(c);
+  c.thread = t;
+  c.mm = mm;
+  c.vma = vma;
+  c.address = address - (address % PAGE_SIZE);
+  c.vpn = c.address / PAGE_SIZE;
+  c.write = write;
+  c.page = -1;
+  c.newPage = -1;
+  c.anon = false;
+  c.ret = 0;
+  c.chainLen = 0;
+  c.enter(FN.handle_mm_fault);
+  k.faultsTotal++;
+  if (!mm.pt.alloc(c.vpn)) return VM_FAULT_OOM; // pud/pmd/pte allocation failure
+  c.tbl = mm.pt.tbl;
+  c.slot = mm.pt.slot;
+  c.origLo = c.tbl[c.slot]!;
+  c.origHi = c.tbl[c.slot + 1]!;
+  return openWindow(c, WINDOW.pte_read, PH_DISPATCH);
+}
+
+function openWindow(c: FaultCtx, window: number, phase: number): number {
+  c.window = window;
+  c.phase = phase;
+  return VM_FAULT_WINDOW;
+}
+
+/** Continues a fault after its window. */
+export function faultResume(k: Machine, c: FaultCtx): number {
+  const phase = c.phase;
+  k.setCurrentFault(c);
+  c.phase = PH_DONE;
+  c.window = WINDOW.none;
+  switch (phase) {
+    case PH_DISPATCH: return handlePteFault(k, c);
+    case PH_ANON_COMMIT: return doAnonymousPageCommit(k, c);
+    case PH_ZERO_COMMIT: return doAnonymousZeroCommit(k, c);
+    case PH_FAULT_COMMIT: return doFaultCommit(k, c);
+    case PH_NOPFN_COMMIT: return doNoPfnCommit(k, c);
+    case PH_WP_COMMIT: return doWpPageCommit(k, c);
+    case PH_WP_MKWRITE_COMMIT: return doWpPageMkwriteCommit(k, c);
+    default: throw new Error(`faultResume: no continuation (phase ${phase})`);
+  }
+}
+
+function lockPtl(k: Machine, c: FaultCtx): void {
+  if (k.debug && c.mm.ptlHolder !== 0) throw new Error(`ptl of mm ${c.mm.id} already held by ${c.mm.ptlHolder}`);
+  c.mm.ptlHolder = c.thread.tid;
+}
+
+function unlockPtl(c: FaultCtx): void {
+  c.mm.ptlHolder = 0;
+}
+
+function handlePteFault(k: Machine, c: FaultCtx): number {
+  c.enter(FN.handle_pte_fault);
+  const pte = k.pte;
+  const lo = c.origLo;
+  const hi = c.origHi;
+  if (pte.isNone(lo, hi)) {
+    switch (c.vma.faultKind) {
+      case FK_FAULT: return doLinearFault(k, c);
+      case FK_NOPAGE: return k.f.hasFault ? doLinearFault(k, c) : doNoPage(k, c);
+      case FK_NOPFN: return doNoPfn(k, c);
+      default: return doAnonymousPage(k, c);
+    }
+  }
+  if (!pte.present(lo)) {
+    // file and swap ptes: nonlinear mappings and swap are not modelled
+    return VM_FAULT_SIGBUS;
+  }
+  // present: take ptl, recheck, then COW or just update the access bits
+  lockPtl(k, c);
+  const curLo = c.tbl[c.slot]!;
+  const curHi = c.tbl[c.slot + 1]!;
+  if (curLo !== lo || curHi !== hi) {
+    unlockPtl(c);
+    return VM_FAULT_MINOR; // pte changed under us: the access is simply retried
+  }
+  let entry = lo;
+  if (c.write) {
+    if (!pte.write(lo)) return doWpPage(k, c); // with ptl held
+    entry = pte.mkdirty(entry);
+  }
+  entry = pte.mkyoung(entry);
+  c.tbl[c.slot] = entry; // ptep_set_access_flags
+  unlockPtl(c);
+  return VM_FAULT_MINOR;
+}
+
+// ---------------------------------------------------------------------------------------------
+// do_anonymous_page (§2.2)
+// ---------------------------------------------------------------------------------------------
+
+function anonVmaPrepare(k: Machine, vma: Vma): void {
+  if (!vma.anonVma) vma.anonVma = { id: k.nextId() };
+}
+
+function doAnonymousPage(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_anonymous_page);
+  const vma = c.vma;
+  if (!c.write) {
+    switch (k.f.zeroPage) {
+      case 'refcounted':
+        // 2.6.19–2.6.23: map ZERO_PAGE with a reference and a file rmap (M20)
+        c.page = k.zeroPfn;
+        k.mem.getPage(c.page);
+        return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+      case 'special':
+        // 2.6.32: special zero-pfn pte, no refcount, no rmap, no rss, no anon_vma (a13ea5b7596)
+        c.page = -1;
+        c.pfn = k.zeroPfn;
+        return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+      case 's003':
+        // S003: only where use_zero_page(vma); a lost race falls through to the allocation
+        if (useZeroPageS003(vma)) {
+          c.page = -1;
+          c.pfn = k.zeroPfn;
+          return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+        }
+        break;
+      default:
+        break; // 2.6.24–2.6.31: no zero page, read faults allocate
+    }
+  }
+  return doAnonymousAlloc(k, c);
+}
+
+function doAnonymousAlloc(k: Machine, c: FaultCtx): number {
+  anonVmaPrepare(k, c.vma); // before the allocation: set even if it fails (§1.2)
+  const page = k.allocUserPage();
+  if (page < 0) return VM_FAULT_OOM;
+  c.newPage = page;
+  return openWindow(c, WINDOW.anon_alloc, PH_ANON_COMMIT);
+}
+
+function doAnonymousPageCommit(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const vma = c.vma;
+  lockPtl(k, c);
+  if (!pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) {
+    unlockPtl(c);
+    k.mem.putPage(c.newPage); // lost the race: release the page
+    c.newPage = -1;
+    return VM_FAULT_MINOR;
+  }
+  let entry = pte.pfnPteLo(c.newPage, vma.pageProt);
+  if (k.f.anonDirtyOnlyIfWrite) {
+    // 2.6.32: dirty and writable only with VM_WRITE
+    if (vma.flags & VM_WRITE) entry = pte.mkwrite(pte.mkdirty(entry));
+  } else {
+    // ≤2.6.31: dirty always, writable if VM_WRITE
+    entry = pte.mkdirty(entry);
+    if (vma.flags & VM_WRITE) entry = pte.mkwrite(entry);
+  }
+  c.mm.anonRss++;
+  pageAddNewAnonRmap(k, c.newPage, vma, c.address);
+  c.tbl[c.slot] = entry;
+  c.tbl[c.slot + 1] = pte.pfnPteHi(c.newPage);
+  c.newPage = -1;
+  unlockPtl(c);
+  return VM_FAULT_MINOR;
+}
+
+/** The zero-page forms: refcounted (E1, c.page set) or special (E5/S003, c.page -1). */
+function doAnonymousZeroCommit(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const vma = c.vma;
+  lockPtl(k, c);
+  if (!pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) {
+    unlockPtl(c);
+    if (c.page >= 0) {
+      k.mem.putPage(c.page); // drop the zero page reference
+      c.page = -1;
+      return VM_FAULT_MINOR;
+    }
+    // S003: a lost race falls through to the normal allocation path; 2.6.32 just returns
+    if (k.f.zeroPage === 's003') return doAnonymousAlloc(k, c);
+    return VM_FAULT_MINOR;
+  }
+  const zero = k.zeroPfn;
+  if (c.page >= 0) {
+    // 2.6.19–2.6.23: file_rss+1, page_add_file_rmap, mk_pte(ZERO_PAGE, vm_page_prot)
+    c.mm.fileRss++;
+    pageAddFileRmap(k, zero);
+    c.tbl[c.slot] = pte.pfnPteLo(zero, vma.pageProt);
+  } else {
+    c.tbl[c.slot] = pte.mkspecial(pte.pfnPteLo(zero, vma.pageProt));
+  }
+  c.tbl[c.slot + 1] = pte.pfnPteHi(zero);
+  c.page = -1;
+  unlockPtl(c);
+  return VM_FAULT_MINOR;
+}
+
+// ---------------------------------------------------------------------------------------------
+// __do_fault (E2–E5, via do_linear_fault) and do_no_page (E1) (§2.3)
+// ---------------------------------------------------------------------------------------------
+
+function linearPgoff(vma: Vma, address: number): number {
+  return Math.floor((address - vma.start) / PAGE_SIZE) + vma.pgoff;
+}
+
+function doLinearFault(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_linear_fault);
+  return doFault(k, c);
+}
+
+function doNoPage(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_no_page);
+  if (c.vma.flags & VM_PFNMAP) k.bug('BUG_ON(vma->vm_flags & VM_PFNMAP) in do_no_page', c.chainNames());
+  return doFaultAfterHandler(k, c, callNopage(k, c));
+}
+
+function callNopage(k: Machine, c: FaultCtx): number {
+  c.enter(FN.nopage);
+  const pfn = c.vma.ops!.nopage!(c.vma, c.address, k);
+  if (pfn === NOPAGE_SIGBUS) return VM_FAULT_SIGBUS;
+  if (pfn === NOPAGE_OOM) return VM_FAULT_OOM;
+  if (pfn === NOPAGE_REFAULT) return VM_FAULT_NOPAGE; // nothing installed, the access refaults
+  c.vmf.page = pfn;
+  return 0;
+}
+
+function doFault(k: Machine, c: FaultCtx): number {
+  c.enter(FN.__do_fault);
+  const vma = c.vma;
+  // BUG_ON(VM_PFNMAP) in 2.6.23–2.6.26-rc3 (dropped by 42172d751b4)
+  if (k.f.faultPfnmapBug && vma.flags & VM_PFNMAP) k.bug('BUG_ON(vma->vm_flags & VM_PFNMAP) in __do_fault', c.chainNames());
+  const vmf = c.vmf;
+  vmf.pgoff = linearPgoff(vma, c.address);
+  vmf.flags = c.write ? FAULT_FLAG_WRITE : 0;
+  vmf.virtualAddress = c.address;
+  vmf.page = -1;
+  let ret: number;
+  if (vma.ops!.fault && k.f.hasFault) {
+    c.enter(FN.fault);
+    ret = vma.ops!.fault(vma, vmf, k);
+  } else {
+    ret = callNopage(k, c); // 2.6.23–2.6.25 legacy ->nopage adapter
+  }
+  return doFaultAfterHandler(k, c, ret);
+}
+
+/** The common tail of __do_fault and do_no_page: early COW or page_mkwrite, then the window. */
+function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
+  if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret; // the handler installed the pte itself, or failed
+  const vma = c.vma;
+  const page = c.vmf.page;
+  if (page < 0) k.bug('NULL pointer dereference: ->fault returned no page without VM_FAULT_NOPAGE', c.chainNames());
+  c.page = page;
+  c.ret = ret & ~VM_FAULT_LOCKED;
+  c.anon = false;
+  if (c.write) {
+    if (!(vma.flags & VM_SHARED)) {
+      // early COW into a new anonymous page
+      c.anon = true;
+      anonVmaPrepare(k, vma);
+      const np = k.allocUserPage();
+      if (np < 0) {
+        k.mem.putPage(page);
+        c.page = -1;
+        return VM_FAULT_OOM;
+      }
+      k.mem.setGen(np, k.mem.readGen(page)); // copy_user_highpage
+      if (k.f.cowMunlock !== 'none' && vma.flags & VM_LOCKED) clearPageMlock(k, page);
+      c.newPage = np;
+    } else if (vma.ops?.pageMkwrite) {
+      c.enter(FN.page_mkwrite);
+      const r = vma.ops.pageMkwrite(vma, page, k);
+      if (k.f.release <= 29) {
+        if (r < 0) {
+          k.mem.putPage(page);
+          c.page = -1;
+          return VM_FAULT_SIGBUS;
+        }
+      } else if (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) {
+        k.mem.putPage(page);
+        c.page = -1;
+        return r;
+      }
+      if (k.mem.mapping[page] === NO_MAPPING) {
+        k.mem.putPage(page); // truncated meanwhile: retry
+        c.page = -1;
+        return VM_FAULT_MINOR;
+      }
+    }
+  }
+  return openWindow(c, WINDOW.do_fault, PH_FAULT_COMMIT);
+}
+
+function doFaultCommit(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const vma = c.vma;
+  const m = k.mem;
+  lockPtl(k, c);
+  const page = c.page;
+  if (pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
+    const install = c.anon ? c.newPage : page;
+    let entry = pte.pfnPteLo(install, vma.pageProt);
+    if (c.write) {
+      entry = pte.mkdirty(entry);
+      if (vma.flags & VM_WRITE) entry = pte.mkwrite(entry); // maybe_mkwrite
+    }
+    if (c.anon) {
+      c.mm.anonRss++;
+      pageAddNewAnonRmap(k, install, vma, c.address);
+    } else {
+      c.mm.fileRss++;
+      pageAddFileRmap(k, install);
+      if (c.write) m.flags[install] = m.flags[install]! | PG_dirty; // set_page_dirty + dirty balancing
+    }
+    c.tbl[c.slot] = entry;
+    c.tbl[c.slot + 1] = pte.pfnPteHi(install);
+    unlockPtl(c);
+    if (c.anon) m.putPage(page); // the faulted page's reference goes; the copy is mapped
+  } else {
+    unlockPtl(c);
+    if (c.anon) m.putPage(c.newPage); // lost the race
+    m.putPage(page);
+  }
+  c.newPage = -1;
+  c.page = -1;
+  return c.ret;
+}
+
+function clearPageMlock(k: Machine, pfn: number): void {
+  k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_mlocked;
+}
+
+// ---------------------------------------------------------------------------------------------
+// do_no_pfn (E1–E3, §2.4)
+// ---------------------------------------------------------------------------------------------
+
+function doNoPfn(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_no_pfn);
+  const vma = c.vma;
+  const f = k.f;
+  const flags = vma.flags;
+  const cow = isCowMapping(flags);
+  if (f.doNoPfn === 'v1') {
+    if (!(flags & VM_PFNMAP)) k.bug('BUG_ON(!(vma->vm_flags & VM_PFNMAP)) in do_no_pfn', c.chainNames());
+  } else if (f.mixedmap) {
+    // E3: PFNMAP or MIXEDMAP; COW only forbidden for PFNMAP
+    if (!(flags & (VM_PFNMAP | VM_MIXEDMAP))) k.bug('BUG_ON(!(vma->vm_flags & (VM_PFNMAP | VM_MIXEDMAP))) in do_no_pfn', c.chainNames());
+    if (flags & VM_PFNMAP && cow) {
+      if (f.doNoPfn === 'sigbus-on-cow') return VM_FAULT_SIGBUS;
+      k.bug('BUG_ON((vma->vm_flags & VM_PFNMAP) && is_cow_mapping(vma->vm_flags)) in do_no_pfn', c.chainNames());
+    }
+  } else {
+    if (!(flags & VM_PFNMAP)) k.bug('BUG_ON(!(vma->vm_flags & VM_PFNMAP)) in do_no_pfn', c.chainNames());
+    if (cow) {
+      if (f.doNoPfn === 'sigbus-on-cow') return VM_FAULT_SIGBUS; // Linus' alternative (A10)
+      k.bug('BUG_ON(is_cow_mapping(vma->vm_flags)) in do_no_pfn', c.chainNames());
+    }
+  }
+  c.enter(FN.nopfn);
+  const pfn = vma.ops!.nopfn!(vma, c.address, k);
+  if (f.mixedmap && flags & VM_MIXEDMAP && k.pfnValid(pfn)) {
+    k.bug('BUG_ON((vma->vm_flags & VM_MIXEDMAP) && pfn_valid(pfn)) in do_no_pfn', c.chainNames());
+  }
+  if (f.doNoPfn === 'v1') {
+    // seed v1: a signed return; -ENOMEM → OOM, any other negative → SIGBUS
+    if (pfn === NOPFN_OOM) return VM_FAULT_OOM;
+    if (pfn < 0) return VM_FAULT_SIGBUS;
+  } else {
+    if (pfn === NOPFN_OOM) return VM_FAULT_OOM;
+    if (pfn === NOPFN_SIGBUS) return VM_FAULT_SIGBUS;
+    if (pfn === NOPFN_REFAULT && f.nopfnRefault) return VM_FAULT_MINOR;
+  }
+  // before 2.6.21 NOPFN_REFAULT (-3) is taken as a pfn: (unsigned long)-3
+  c.pfn = pfn < 0 ? 2 ** 52 + pfn : pfn;
+  return openWindow(c, WINDOW.nopfn, PH_NOPFN_COMMIT);
+}
+
+function doNoPfnCommit(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const vma = c.vma;
+  lockPtl(k, c);
+  const none = pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!);
+  if (none || k.f.doNoPfn === 'v1') {
+    // "Only go through if we didn't race" — absent in seed v1, which overwrites unconditionally
+    if (!none) k.report(`doubleInstall: do_no_pfn (seed v1) overwrote a present pte at 0x${c.address.toString(16)} in mm ${c.mm.id}`);
+    // not marked special, even in 2.6.26 (§2.4 item 8)
+    let entry = pte.pfnPteLo(c.pfn, vma.pageProt);
+    if (c.write) {
+      entry = pte.mkdirty(entry);
+      if (vma.flags & VM_WRITE) entry = pte.mkwrite(entry);
+    }
+    c.tbl[c.slot] = entry;
+    c.tbl[c.slot + 1] = pte.pfnPteHi(c.pfn);
+  }
+  unlockPtl(c);
+  return VM_FAULT_MINOR;
+}
+
+// ---------------------------------------------------------------------------------------------
+// do_wp_page and cow_user_page (§2.5, §2.6) — entered with the ptl held
+// ---------------------------------------------------------------------------------------------
+
+function setPteReuse(k: Machine, c: FaultCtx): void {
+  const pte = k.pte;
+  c.tbl[c.slot] = pte.mkwrite(pte.mkdirty(pte.mkyoung(c.tbl[c.slot]!)));
+}
+
+function doWpPage(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_wp_page);
+  const vma = c.vma;
+  const m = k.mem;
+  const old = vmNormalPage(k, vma, c.address, c.origLo, c.origHi);
+  c.page = old;
+  const sharedWritable = (vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED);
+  if (old < 0) {
+    // 2.6.26 final+: a pte without struct page in a shared-writable vma is reused (251b97f552b)
+    if (k.f.wpReuseSharedNoPage && sharedWritable) return wpReuse(k, c);
+  } else if (m.flags[old]! & PG_anon) {
+    // reuse an anonymous page that is exclusively ours (can_share_swap_page / reuse_swap_page)
+    if (m.mapcount[old] === 0) return wpReuse(k, c);
+  } else if (sharedWritable) {
+    if (vma.ops?.pageMkwrite) {
+      m.getPage(old);
+      unlockPtl(c);
+      c.enter(FN.page_mkwrite);
+      const r = vma.ops.pageMkwrite(vma, old, k);
+      if (k.f.release <= 29 ? r < 0 : (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) !== 0) {
+        m.putPage(old);
+        c.page = -1;
+        return k.f.release <= 29 ? VM_FAULT_SIGBUS : r;
+      }
+      return openWindow(c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT);
+    }
+    m.flags[old] = m.flags[old]! | PG_dirty; // set_page_dirty after the reuse
+    return wpReuse(k, c);
+  }
+  // the copy path: take a temporary reference, drop the ptl, allocate and copy
+  if (old >= 0) m.getPage(old);
+  unlockPtl(c);
+  anonVmaPrepare(k, vma);
+  const pfn = k.pte.pfn(c.origLo, c.origHi);
+  let zeroSource = false;
+  switch (k.f.cowZero) {
+    case 'zero-page': zeroSource = old === k.zeroPfn; break;
+    case 'zero-pfn': zeroSource = pfn === k.zeroPfn; break;
+    default:
+      if (k.f.debugVm && old === k.zeroPfn) k.bug('VM_BUG_ON(old_page == ZERO_PAGE(0)) in do_wp_page', c.chainNames());
+  }
+  const np = k.allocUserPage();
+  if (np < 0) {
+    if (old >= 0) m.putPage(old);
+    c.page = -1;
+    return VM_FAULT_OOM;
+  }
+  if (!zeroSource) {
+    c.enter(FN.cow_user_page);
+    // cow_user_page: from the struct page, or (no struct page) from the user address through the old pte
+    m.setGen(np, old >= 0 ? m.readGen(old) : k.readUserFrame(pfn));
+  }
+  if (vma.flags & VM_LOCKED) {
+    if (k.f.cowMunlock === 'oops-on-null' && old < 0) {
+      m.putPage(np);
+      k.bug('NULL pointer dereference: clear_page_mlock(old_page == NULL) in do_wp_page (v2.6.28, fixed by ab92661d5d9)', c.chainNames());
+    }
+    if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
+  }
+  c.newPage = np;
+  return openWindow(c, WINDOW.wp_copy, PH_WP_COMMIT);
+}
+
+function wpReuse(k: Machine, c: FaultCtx): number {
+  c.enter(FN.do_wp_page_reuse);
+  setPteReuse(k, c);
+  unlockPtl(c);
+  c.page = -1;
+  return VM_FAULT_WRITE;
+}
+
+function doWpPageMkwriteCommit(k: Machine, c: FaultCtx): number {
+  const m = k.mem;
+  const old = c.page;
+  lockPtl(k, c);
+  if (!k.pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
+    unlockPtl(c);
+    m.putPage(old);
+    c.page = -1;
+    return VM_FAULT_MINOR;
+  }
+  m.putPage(old);
+  m.flags[old] = m.flags[old]! | PG_dirty;
+  return wpReuse(k, c);
+}
+
+function doWpPageCommit(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const m = k.mem;
+  const vma = c.vma;
+  const old = c.page;
+  const np = c.newPage;
+  let ret = VM_FAULT_MINOR;
+  lockPtl(k, c);
+  if (pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
+    if (old >= 0) {
+      if (!(m.flags[old]! & PG_anon)) {
+        c.mm.fileRss--;
+        c.mm.anonRss++;
+      }
+    } else {
+      c.mm.anonRss++; // a raw/special/zero pte was never counted
+    }
+    let entry = pte.pfnPteLo(np, vma.pageProt);
+    entry = pte.mkdirty(entry);
+    if (vma.flags & VM_WRITE) entry = pte.mkwrite(entry);
+    c.tbl[c.slot] = entry; // never special
+    c.tbl[c.slot + 1] = pte.pfnPteHi(np);
+    pageAddNewAnonRmap(k, np, vma, c.address);
+    if (old >= 0) {
+      pageRemoveRmap(k, old, vma, c.address, chainOf(c)); // after the pte switch (945754a1754)
+      m.putPage(old); // the pte's reference
+    }
+    ret = VM_FAULT_WRITE;
+  } else {
+    m.putPage(np);
+  }
+  unlockPtl(c);
+  if (old >= 0) m.putPage(old); // the temporary reference
+  c.newPage = -1;
+  c.page = -1;
+  return ret;
+}
+
+// ---------------------------------------------------------------------------------------------
+// insert_page, vm_insert_page, vm_insert_pfn, vm_insert_mixed (§2.8–2.10)
+// ---------------------------------------------------------------------------------------------
+
+/** Looks up (allocating) the pte for an address in a vma's mm; false on page-table OOM. */
+function ptePtr(mm: Mm, address: number): boolean {
+  return mm.pt.alloc(Math.floor(address / PAGE_SIZE));
+}
+
+function insertPage(k: Machine, vma: Vma, address: number, pfn: number, prot: number): number {
+  k.enter(FN.insert_page);
+  const m = k.mem;
+  if (m.flags[pfn]! & PG_anon) return -EINVAL;
+  const mm = vma.mm;
+  if (!ptePtr(mm, address)) return -ENOMEM;
+  const { tbl, slot } = mm.pt;
+  const pte = k.pte;
+  if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) return -EBUSY;
+  m.getPage(pfn);
+  mm.fileRss++;
+  pageAddFileRmap(k, pfn);
+  tbl[slot] = pte.pfnPteLo(pfn, prot); // not special; young only if prot carries it
+  tbl[slot + 1] = pte.pfnPteHi(pfn);
+  return 0;
+}
+
+/** vm_insert_page (M20, M26, M32): -EFAULT, -EINVAL (count 0, anon), sets VM_INSERTPAGE, -ENOMEM, -EBUSY. */
+export function vmInsertPage(k: Machine, vma: Vma, address: number, pfn: number): number {
+  k.enter(FN.vm_insert_page);
+  if (address < vma.start || address >= vma.end) return -EFAULT;
+  if (!k.pfnValid(pfn) || k.mem.count[pfn] === 0) return -EINVAL;
+  vma.flags |= VM_INSERTPAGE;
+  return insertPage(k, vma, address, pfn, vma.pageProt);
+}
+
+function insertPfn(k: Machine, vma: Vma, address: number, pfn: number, prot: number): number {
+  k.enter(FN.insert_pfn);
+  const mm = vma.mm;
+  if (!ptePtr(mm, address)) return -ENOMEM;
+  const { tbl, slot } = mm.pt;
+  const pte = k.pte;
+  if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) return -EBUSY;
+  let entry = pte.pfnPteLo(pfn, prot);
+  if (k.f.mkspecialPfnPtes) entry = pte.mkspecial(entry); // 2.6.26+: pte_mkspecial (a no-op without the bit)
+  tbl[slot] = entry;
+  tbl[slot + 1] = pte.pfnPteHi(pfn);
+  return 0;
+}
+
+/** vm_insert_pfn (§2.9): BUG_ONs by release, then -EFAULT, -ENOMEM, -EBUSY; never counted. */
+export function vmInsertPfn(k: Machine, vma: Vma, address: number, pfn: number): number {
+  k.enter(FN.vm_insert_pfn);
+  const flags = vma.flags;
+  if (k.f.insertPfn === 'none') k.bug('vm_insert_pfn does not exist before 2.6.21', k.chain());
+  if (k.f.insertPfn === 'pfnmap') {
+    if (!(flags & VM_PFNMAP)) k.bug('BUG_ON(!(vma->vm_flags & VM_PFNMAP)) in vm_insert_pfn', k.chain());
+    if (isCowMapping(flags)) k.bug('BUG_ON(is_cow_mapping(vma->vm_flags)) in vm_insert_pfn', k.chain());
+    // 2.6.21–2.6.25: no address range check (D4)
+  } else {
+    if (!(flags & (VM_PFNMAP | VM_MIXEDMAP))) k.bug('BUG_ON(!(vma->vm_flags & (VM_PFNMAP|VM_MIXEDMAP))) in vm_insert_pfn', k.chain());
+    if ((flags & (VM_PFNMAP | VM_MIXEDMAP)) === (VM_PFNMAP | VM_MIXEDMAP)) {
+      k.bug('BUG_ON((vma->vm_flags & (VM_PFNMAP|VM_MIXEDMAP)) == (VM_PFNMAP|VM_MIXEDMAP)) in vm_insert_pfn', k.chain());
+    }
+    if (flags & VM_PFNMAP && isCowMapping(flags)) k.bug('BUG_ON((vma->vm_flags & VM_PFNMAP) && is_cow_mapping(vma->vm_flags)) in vm_insert_pfn', k.chain());
+    if (flags & VM_MIXEDMAP && k.pfnValid(pfn)) k.bug('BUG_ON((vma->vm_flags & VM_MIXEDMAP) && pfn_valid(pfn)) in vm_insert_pfn', k.chain());
+    if (address < vma.start || address >= vma.end) return -EFAULT;
+  }
+  return insertPfn(k, vma, address, pfn, vma.pageProt);
+}
+
+/** vm_insert_mixed (2.6.26+, §2.10): refcounted insert_page only where the arch lacks pte_special. */
+export function vmInsertMixed(k: Machine, vma: Vma, address: number, pfn: number): number {
+  k.enter(FN.vm_insert_mixed);
+  if (!k.f.mixedmap) k.bug('vm_insert_mixed does not exist before 2.6.26', k.chain());
+  if (!(vma.flags & VM_MIXEDMAP)) k.bug('BUG_ON(!(vma->vm_flags & VM_MIXEDMAP)) in vm_insert_mixed', k.chain());
+  if (address < vma.start || address >= vma.end) return -EFAULT;
+  if (!k.arch.hasPteSpecial && k.pfnValid(pfn)) return insertPage(k, vma, address, pfn, vma.pageProt);
+  return insertPfn(k, vma, address, pfn, vma.pageProt);
+}
+
+// ---------------------------------------------------------------------------------------------
+// remap_pfn_range (§2.11)
+// ---------------------------------------------------------------------------------------------
+
+export function remapPfnRange(k: Machine, vma: Vma, address: number, pfn: number, size: number, prot: number): number {
+  k.enter(FN.remap_pfn_range);
+  const end = address + Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
+  const whole = address === vma.start && end === vma.end;
+  const cow = isCowMapping(vma.flags);
+  if (k.f.remapPgoff === 'cow-only') {
+    if (cow) {
+      if (!whole) return -EINVAL;
+      vma.pgoff = pfn;
+    }
+  } else if (whole) {
+    vma.pgoff = pfn;
+    if (k.f.release >= 30) vma.flags |= 0x40000000; // VM_PFN_AT_MMAP
+  } else if (cow) {
+    return -EINVAL;
+  }
+  vma.flags |= 0x4000 | 0x80000 | VM_PFNMAP; // VM_IO | VM_RESERVED | VM_PFNMAP
+  if (address >= end) k.bug('BUG_ON(addr >= end) in remap_pfn_range', k.chain());
+  const pte = k.pte;
+  const mm = vma.mm;
+  for (let a = address, p = pfn; a < end; a += PAGE_SIZE, p++) {
+    if (!ptePtr(mm, a)) return -ENOMEM;
+    const { tbl, slot } = mm.pt;
+    if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) k.bug('BUG_ON(!pte_none(*pte)) in remap_pte_range', k.chain());
+    let entry = pte.pfnPteLo(p, prot);
+    if (k.f.mkspecialPfnPtes) entry = pte.mkspecial(entry);
+    tbl[slot] = entry;
+    tbl[slot + 1] = pte.pfnPteHi(p);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// zap_pte_range (§2.15) and copy_page_range (§2.16)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Zaps the ptes of [start, end) in one vma. With `checkMapping` (unmap_mapping_range without
+ * even_cows), ptes whose page belongs elsewhere (private COW copies) are skipped; a pte for which
+ * vm_normal_page is NULL is never skipped.
+ */
+export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, checkMapping?: number): void {
+  k.enter(FN.zap_pte_range);
+  const pte = k.pte;
+  const m = k.mem;
+  const mm = vma.mm;
+  const pt = mm.pt;
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    const vpn = a / PAGE_SIZE;
+    if (!pt.lookup(vpn)) {
+      // skip to the next table
+      const next = (Math.floor(vpn / pt.ptesPerTable) + 1) * pt.ptesPerTable * PAGE_SIZE;
+      a = next - PAGE_SIZE;
+      continue;
+    }
+    const tbl = pt.tbl;
+    const slot = pt.slot;
+    const lo = tbl[slot]!;
+    const hi = tbl[slot + 1]!;
+    if (pte.isNone(lo, hi)) continue;
+    const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
+    if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
+    tbl[slot] = pte.none;
+    tbl[slot + 1] = 0;
+    if (page < 0) continue; // raw/special/zero ptes simply vanish
+    if (m.flags[page]! & PG_anon) {
+      mm.anonRss--;
+    } else {
+      if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
+      if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
+      mm.fileRss--;
+    }
+    pageRemoveRmap(k, page, vma, a, k.chain);
+    k.putPageChecked(page);
+  }
+}
+
+/** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */
+export function zapVmaPtes(k: Machine, vma: Vma, address: number, size: number): number {
+  k.enter(FN.zap_vma_ptes);
+  if (address < vma.start || address + size > vma.end || !(vma.flags & VM_PFNMAP)) return -1;
+  zapPteRange(k, vma, address, address + size);
+  return 0;
+}
+
+/** copy_page_range: which vmas fork copies, and copy_one_pte per present pte (§2.16). */
+export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
+  if (!(src.flags & (VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP | VM_INSERTPAGE)) && !src.anonVma) return 0; // the child refaults
+  k.enter(FN.copy_page_range);
+  const pte = k.pte;
+  const m = k.mem;
+  const spt = src.mm.pt;
+  const dpt = dst.mm.pt;
+  const cow = isCowMapping(src.flags);
+  for (let a = src.start; a < src.end; a += PAGE_SIZE) {
+    const vpn = a / PAGE_SIZE;
+    if (!spt.lookup(vpn)) {
+      a = (Math.floor(vpn / spt.ptesPerTable) + 1) * spt.ptesPerTable * PAGE_SIZE - PAGE_SIZE;
+      continue;
+    }
+    const stbl = spt.tbl;
+    const sslot = spt.slot;
+    let lo = stbl[sslot]!;
+    const hi = stbl[sslot + 1]!;
+    if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
+    if (cow && pte.write(lo)) {
+      lo = pte.wrprotect(lo); // write-protect parent and child
+      stbl[sslot] = lo;
+    }
+    let child = lo;
+    if (src.flags & VM_SHARED) child = pte.mkclean(child);
+    child = pte.mkold(child);
+    const page = vmNormalPage(k, src, a, lo, hi);
+    if (page >= 0) {
+      m.getPage(page);
+      pageDupRmap(k, page, k.chain);
+      if (m.flags[page]! & PG_anon) dst.mm.anonRss++;
+      else dst.mm.fileRss++;
+    }
+    if (!dpt.alloc(vpn)) return -ENOMEM;
+    dpt.tbl[dpt.slot] = child;
+    dpt.tbl[dpt.slot + 1] = hi;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// follow_page (§2.12)
+// ---------------------------------------------------------------------------------------------
+
+/** follow_page: a pfn (with a reference under FOLL_GET), FOLLOW_NULL, or FOLLOW_EFAULT (ERR_PTR). */
+export function followPage(k: Machine, vma: Vma, address: number, flags: number): number {
+  k.enter(FN.follow_page);
+  const pte = k.pte;
+  const m = k.mem;
+  const pt = vma.mm.pt;
+  const vpn = Math.floor(address / PAGE_SIZE);
+  const modern = k.f.release >= 26; // 2.6.26-rc7 (89f5b7da2a6)
+  if (!pt.lookup(vpn)) return noPageTable(k, vma, flags);
+  const lo = pt.tbl[pt.slot]!;
+  const hi = pt.tbl[pt.slot + 1]!;
+  if (!pte.present(lo)) {
+    if (modern && pte.isNone(lo, hi)) return noPageTable(k, vma, flags);
+    return FOLLOW_NULL;
+  }
+  if (flags & FOLL_WRITE && !pte.write(lo)) return FOLLOW_NULL;
+  let page = vmNormalPage(k, vma, address, lo, hi);
+  if (page < 0) {
+    const pfn = pte.pfn(lo, hi);
+    switch (k.f.followPageUnusable) {
+      case 'null':
+        return FOLLOW_NULL;
+      case 'efault':
+        // S003: a special zero pte in a use_zero_page vma yields ZERO_PAGE, unless FOLL_NOZERO
+        if (k.f.zeroPage === 's003' && pfn === k.zeroPfn && useZeroPageS003(vma) && !(flags & FOLL_NOZERO)) {
+          page = k.zeroPfn;
+          break;
+        }
+        return FOLLOW_EFAULT;
+      default:
+        // 2.6.32: the zero pfn is handed out as ZERO_PAGE, unless FOLL_DUMP
+        if (flags & FOLL_DUMP || pfn !== k.zeroPfn) return FOLLOW_EFAULT;
+        page = k.zeroPfn;
+    }
+  }
+  if (flags & FOLL_GET) m.getPage(page);
+  if (flags & FOLL_TOUCH) {
+    if (flags & FOLL_WRITE && !pte.dirty(lo) && !(m.flags[page]! & PG_dirty)) m.flags[page] = m.flags[page]! | PG_dirty;
+    m.flags[page] = m.flags[page]! | PG_referenced; // mark_page_accessed
+  }
+  return page;
+}
+
+function noPageTable(k: Machine, vma: Vma, flags: number): number {
+  if (k.f.release <= 31) {
+    // FOLL_ANON: hand out the zero page for a hole (BUG_ON(FOLL_WRITE))
+    if (flags & FOLL_ANON) {
+      if (flags & FOLL_WRITE) k.bug('BUG_ON(flags & FOLL_WRITE) in follow_page (FOLL_ANON)', k.chain());
+      if (flags & FOLL_GET) k.mem.getPage(k.zeroPfn);
+      return k.zeroPfn;
+    }
+    return FOLLOW_NULL;
+  }
+  // 2.6.32: FOLL_DUMP on a vma without ->fault leaves a hole in the dump
+  if (flags & FOLL_DUMP && !vma.ops?.fault) return FOLLOW_EFAULT;
+  return FOLLOW_NULL;
+}
+
+export { FOLL_TOUCH, FOLL_GET, PG_reserved };

@@ -1,0 +1,147 @@
+// Page tables with the geometry the arch gives: one walk over the levels (not one function per
+// level as mm/memory.c writes it). Upper levels are plain arrays; the lowest level is a typed
+// array holding each pte as a pair of Uint32 (low word: flags and low pfn bits; high word: high
+// pfn bits). Tables are allocated lazily and freed on munmap (free_pgtables) and exit.
+
+type Dir = Array<Dir | Uint32Array | undefined>;
+
+export class PageTables {
+  /** pages covered by one entry at each level, top first */
+  private readonly span: number[];
+  private readonly entries: number[];
+  private readonly leafEntries: number;
+  private root: Dir;
+  /** result of the last walk: the pte table and the pte's slot (2 × index) */
+  tbl: Uint32Array = EMPTY;
+  slot = 0;
+  /** number of allocated tables per level (index 0 = top level, always 1) */
+  readonly tablesPerLevel: number[];
+  // one-entry walk cache: last leaf key → table (design notes §3: ~20%)
+  private cacheKey = -1;
+  private cacheTbl: Uint32Array = EMPTY;
+
+  constructor(levels: readonly number[], private readonly noneLo: number) {
+    this.entries = [...levels];
+    this.leafEntries = levels[levels.length - 1]!;
+    this.span = levels.map((_, i) => levels.slice(i + 1).reduce((a, b) => a * b, 1));
+    this.root = new Array(levels[0]);
+    this.tablesPerLevel = levels.map((_, i) => (i === 0 ? 1 : 0));
+  }
+
+  /** Finds the pte for a virtual page number without allocating. False if a table is missing. */
+  lookup(vpn: number): boolean {
+    const key = Math.floor(vpn / this.leafEntries);
+    if (key === this.cacheKey) {
+      this.tbl = this.cacheTbl;
+      this.slot = (vpn - key * this.leafEntries) * 2;
+      return true;
+    }
+    let dir: Dir = this.root;
+    const last = this.entries.length - 1;
+    for (let level = 0; level < last; level++) {
+      const next = dir[Math.floor(vpn / this.span[level]!) % this.entries[level]!];
+      if (next === undefined) return false;
+      if (level === last - 1) return this.hit(key, next as Uint32Array, vpn);
+      dir = next as Dir;
+    }
+    return false;
+  }
+
+  /** Finds the pte for a virtual page number, allocating missing tables (__pte_alloc and friends). */
+  alloc(vpn: number): boolean {
+    if (this.lookup(vpn)) return true;
+    let dir: Dir = this.root;
+    const last = this.entries.length - 1;
+    for (let level = 0; level < last; level++) {
+      const i = Math.floor(vpn / this.span[level]!) % this.entries[level]!;
+      let next = dir[i];
+      if (next === undefined) {
+        if (level === last - 1) {
+          const t = new Uint32Array(this.leafEntries * 2);
+          if (this.noneLo !== 0) for (let k = 0; k < t.length; k += 2) t[k] = this.noneLo;
+          next = t;
+        } else {
+          next = new Array(this.entries[level + 1]);
+        }
+        dir[i] = next;
+        this.tablesPerLevel[level + 1]!++;
+      }
+      if (level === last - 1) return this.hit(Math.floor(vpn / this.leafEntries), next as Uint32Array, vpn);
+      dir = next as Dir;
+    }
+    return false;
+  }
+
+  private hit(key: number, t: Uint32Array, vpn: number): boolean {
+    this.cacheKey = key;
+    this.cacheTbl = t;
+    this.tbl = t;
+    this.slot = (vpn - key * this.leafEntries) * 2;
+    return true;
+  }
+
+  /** Number of ptes in one leaf table. */
+  get ptesPerTable(): number {
+    return this.leafEntries;
+  }
+
+  /** Visits every leaf table with the first vpn it maps. */
+  forEachLeaf(fn: (tbl: Uint32Array, firstVpn: number) => void): void {
+    const walk = (dir: Dir, level: number, base: number): void => {
+      for (let i = 0; i < dir.length; i++) {
+        const next = dir[i];
+        if (next === undefined) continue;
+        const vpn = base + i * this.span[level]!;
+        if (level === this.entries.length - 2) fn(next as Uint32Array, vpn);
+        else walk(next as Dir, level + 1, vpn);
+      }
+    };
+    walk(this.root, 0, 0);
+  }
+
+  /**
+   * free_pgtables: frees the leaf tables (and emptied directories) entirely inside [startVpn, endVpn)
+   * that `inUse` says no vma still covers. Their ptes must already be none.
+   */
+  freeRange(startVpn: number, endVpn: number, inUse: (firstVpn: number, endVpn: number) => boolean): void {
+    const prune = (dir: Dir, level: number, base: number): boolean => {
+      let live = 0;
+      for (let i = 0; i < dir.length; i++) {
+        const next = dir[i];
+        if (next === undefined) continue;
+        const lo = base + i * this.span[level]!;
+        const hi = lo + this.span[level]!;
+        if (hi <= startVpn || lo >= endVpn || inUse(lo, hi)) {
+          live++;
+          continue;
+        }
+        if (level === this.entries.length - 2 || prune(next as Dir, level + 1, lo)) {
+          dir[i] = undefined;
+          this.tablesPerLevel[level + 1]!--;
+        } else {
+          live++;
+        }
+      }
+      return live === 0;
+    };
+    prune(this.root, 0, 0);
+    this.cacheKey = -1;
+  }
+
+  /** Bytes of page-table memory in use, with the arch's table sizes. */
+  bytes(leafTableBytes: number, dirEntryBytes: number): number {
+    let b = 0;
+    const last = this.entries.length - 1;
+    for (let level = 0; level <= last; level++) {
+      b += this.tablesPerLevel[level]! * (level === last ? leafTableBytes : this.entries[level]! * dirEntryBytes);
+    }
+    return b;
+  }
+
+  /** Number of tables (all levels) still allocated, the top level included. */
+  tableCount(): number {
+    return this.tablesPerLevel.reduce((a, b) => a + b, 0);
+  }
+}
+
+const EMPTY = new Uint32Array(2);

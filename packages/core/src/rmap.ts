@@ -1,0 +1,52 @@
+// Reverse-map counters on struct page (mm/rmap.c): only the mapcount side is modelled; the
+// reverse walk itself is not needed by these paths. Reference §1.4.
+
+import type { Machine } from './machine.js';
+import type { Vma } from './mm_types.js';
+import { PG_anon, PG_mlocked } from './page_alloc.js';
+
+/** page_add_file_rmap: one more pte maps this page. */
+export function pageAddFileRmap(k: Machine, pfn: number): void {
+  k.mem.mapcount[pfn]!++;
+}
+
+/** page_add_new_anon_rmap: first mapping of a fresh anonymous page. */
+export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: number): void {
+  const m = k.mem;
+  m.mapcount[pfn] = 0;
+  m.flags[pfn] = m.flags[pfn]! | PG_anon;
+  m.mapping[pfn] = vma.anonVma ? vma.anonVma.id : 0;
+  m.index[pfn] = Math.floor((address - vma.start) / 4096) + vma.pgoff;
+}
+
+/**
+ * page_dup_rmap (fork). With CONFIG_DEBUG_VM in 2.6.22–2.6.28 it BUG()s on a page that was not
+ * mapped at all (RM22, c97a9e10eae) — reachable through a COW PFNMAP pfn_valid page (A9).
+ */
+export function pageDupRmap(k: Machine, pfn: number, chain: () => string[]): void {
+  if (k.f.dupRmapCheck && k.mem.mapcount[pfn]! < 0) {
+    k.bug('page_dup_rmap: page_mapcount(page) == 0 (BUG_ON in __page_check_anon_rmap path)', chain());
+  }
+  k.mem.mapcount[pfn]!++;
+}
+
+/**
+ * page_remove_rmap: one pte less. ≤2.6.28 BUG()s when the mapcount goes negative ("Eeek!");
+ * 2.6.29+ zap_pte_range reports a bad pte instead (3dc147414cc). Reference §1.4, §2.15.
+ */
+export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, address: number, chain: () => string[]): void {
+  const m = k.mem;
+  const mc = --m.mapcount[pfn]!;
+  if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & 0x2000)) {
+    // last mapping gone: munlock the page (clear_page_mlock)
+    m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
+  }
+  if (mc < -1) {
+    if (k.f.negativeMapcount === 'bug') {
+      k.report(`Eeek! page_mapcount(page) went negative! (${mc + 1}) pfn 0x${pfn.toString(16)}`);
+      k.bug('page_remove_rmap: page_mapcount(page) went negative', chain());
+    } else {
+      k.badPte(vma, address, pfn, 'page_mapcount < 0 after page_remove_rmap');
+    }
+  }
+}
