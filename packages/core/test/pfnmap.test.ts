@@ -1,0 +1,220 @@
+// The struct-page-less paths: do_no_pfn (§2.4), vm_insert_pfn / vm_insert_mixed (§2.9, §2.10),
+// remap_pfn_range and the linearity rule (§2.11, B3–B5), vm_normal_page Tables A–D (§2.7).
+import { describe, expect, test } from 'vitest';
+import {
+  faultStart, faultResume, VM_FAULT_WINDOW, VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS,
+} from '@mixedmap/core';
+import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
+
+const RW = PROT_READ | PROT_WRITE;
+
+describe('do_no_pfn (E1–E3)', () => {
+  test('A1: nopfn installs the pfn with vma prot, no accounting; vm_normal_page NULL', () => {
+    const k = machine('2.6.20', { dev: { mode: 'nopfn' } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 4, RW, MAP_SHARED);
+    const r = clean(k.access(p.threads[0]!, a + 2 * PS, false));
+    expect(r.faults[0]!.chain).toEqual(['handle_mm_fault', 'handle_pte_fault', 'do_no_pfn', 'nopfn']);
+    expect(k.readPte(p, a + 2 * PS)).toMatchObject({ pfn: DEV_PFN + 2, write: true, dirty: false, special: false });
+    expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
+    expect(k.vmNormalPage(p, a + 2 * PS)).toBe(-1);
+  });
+
+  test('A2: a write fault installs it dirty and writable', () => {
+    const k = machine('2.6.26', { dev: { mode: 'nopfn' } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 4, RW, MAP_SHARED);
+    clean(k.access(p.threads[0]!, a + 3 * PS, true));
+    expect(k.readPte(p, a + 3 * PS)).toMatchObject({ dirty: true, write: true });
+  });
+
+  test('A8: a COW VM_PFNMAP vma with ->nopfn hits BUG_ON(is_cow_mapping) — an Oops outcome, not a crash', () => {
+    const k = machine('2.6.20', { dev: { mode: 'nopfn', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, PROT_READ, MAP_PRIVATE);
+    const r = k.access(p.threads[0]!, a, false);
+    expect(r.outcome).toBe('oops');
+    expect(r.oops!.condition).toContain('is_cow_mapping');
+    expect(r.oops!.chain).toEqual(['handle_mm_fault', 'handle_pte_fault', 'do_no_pfn']);
+    expect(k.readPte(p, a).none).toBe(true);
+  });
+
+  test("A10: Linus' alternative returns SIGBUS instead", () => {
+    const k = machine('2.6.20', { dev: { mode: 'nopfn', allowPrivate: true }, kernelOptions: { variant: ['do_no_pfn-sigbus'] } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, PROT_READ, MAP_PRIVATE);
+    expect(k.access(p.threads[0]!, a, false).outcome).toBe('SIGBUS');
+  });
+
+  test('A12: 2.6.26 VM_MIXEDMAP nopfn returning a pfn_valid pfn → BUG_ON(MIXEDMAP && pfn_valid)', () => {
+    const k = machine('2.6.26', { dev: { mode: 'nopfn', flags: VM_MIXEDMAP, pfnFor: () => 0x200 } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_SHARED);
+    const r = k.access(p.threads[0]!, a, false);
+    expect(r.outcome).toBe('oops');
+    expect(r.oops!.condition).toContain('pfn_valid');
+  });
+
+  test('A13: 2.6.26 private MIXEDMAP nopfn: read raw pte, write COWs from the user address into anon', () => {
+    const k = machine('2.6.26', { dev: { mode: 'nopfn', flags: VM_MIXEDMAP, allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_PRIVATE);
+    const t = p.threads[0]!;
+    const r = clean(k.access(t, a, false));
+    expect(k.readPte(p, a)).toMatchObject({ write: false, special: false, pfn: DEV_PFN });
+    const w = clean(k.access(t, a, true));
+    expect(w.faults[0]!.chain).toEqual(['handle_mm_fault', 'handle_pte_fault', 'do_wp_page', 'cow_user_page']);
+    const pte = k.readPte(p, a);
+    expect(pte.pfn).not.toBe(DEV_PFN);
+    expect(pte).toMatchObject({ write: true, dirty: true, special: false });
+    expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
+    expect(r.value).toBe(0);
+  });
+
+  test('NOPFN_REFAULT does not exist before 2.6.21: -3 is taken as a pfn', () => {
+    for (const [v, none] of [['2.6.20', false], ['2.6.21', true]] as const) {
+      const k = machine(v, { dev: { mode: 'nopfn', pfnFor: () => -3 } });
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/dev/testdev', 1, RW, MAP_SHARED);
+      const r = k.access(p.threads[0]!, a, false);
+      expect(k.readPte(p, a).none).toBe(none);
+      if (none) expect(r.outcome).toBe('livelock'); // the handler keeps asking for a refault
+    }
+  });
+});
+
+describe('lock windows: racing faults driven phase by phase', () => {
+  function race(kernel: string, variant?: 'do_no_pfn-v1') {
+    const k = machine(kernel, { dev: { mode: 'nopfn' }, kernelOptions: variant ? { variant: [variant] } : {} });
+    const p = k.spawn('p');
+    const t2 = k.cloneThread(p);
+    const a = mapFile(k, p, '/dev/testdev', 1, RW, MAP_SHARED);
+    const vma = k.findVmaOf(p, a)!;
+    const t1 = p.threads[0]!;
+    // both threads read pte_none and call ->nopfn before either retakes the ptl (A4)
+    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
+    let r2 = faultStart(k, t2.fault, t2, vma, a, false);
+    r1 = faultResume(k, t1.fault); // dispatch → do_no_pfn → window
+    r2 = faultResume(k, t2.fault);
+    expect(r1 & VM_FAULT_WINDOW).toBeTruthy();
+    expect(r2 & VM_FAULT_WINDOW).toBeTruthy();
+    const reports: string[] = [];
+    const orig = k.report.bind(k);
+    k.report = (l: string) => { reports.push(l); orig(l); };
+    faultResume(k, t1.fault);
+    faultResume(k, t2.fault);
+    k.setCurrentFault(null);
+    return { k, p, a, reports };
+  }
+  test('A4: the merged pte_none recheck — the loser installs nothing', () => {
+    const { k, p, a, reports } = race('2.6.26');
+    expect(k.readPte(p, a).pfn).toBe(DEV_PFN);
+    expect(reports).toEqual([]);
+    expect(k.checkInvariants()).toEqual([]);
+  });
+  test('A5: seed v1 without the recheck — the double install is reported', () => {
+    const { reports } = race('2.6.20', 'do_no_pfn-v1');
+    expect(reports.join()).toContain('doubleInstall');
+  });
+});
+
+describe('vm_insert_pfn / vm_insert_mixed', () => {
+  test('C1/C2: vm_insert_mixed of a pfn_valid page — refcounted on 2.6.26 x86, special on 2.6.27', () => {
+    const ram = 0x300;
+    const k26 = machine('2.6.26', { dev: { mode: 'insert-mixed', pfnFor: () => ram } });
+    const p = k26.spawn('p');
+    const a = mapFile(k26, p, '/dev/testdev', 1, PROT_READ, MAP_SHARED, false);
+    const before = k26.mem.count[ram]!;
+    const r = k26.access(p.threads[0]!, a, false);
+    expect(r.faults[0]!.chain).toEqual(['handle_mm_fault', 'handle_pte_fault', 'do_linear_fault', '__do_fault', 'fault', 'vm_insert_mixed', 'insert_page']);
+    expect(r.faults[0]!.result).toBe('NOPAGE');
+    expect(k26.mem.count[ram]).toBe(before + 1);
+    expect(k26.rss(p)).toEqual({ file: 1, anon: 0 });
+    expect(k26.vmNormalPage(p, a)).toBe(ram);
+
+    const k27 = machine('2.6.27', { dev: { mode: 'insert-mixed', pfnFor: () => ram } });
+    const q = k27.spawn('q');
+    const b = mapFile(k27, q, '/dev/testdev', 1, PROT_READ, MAP_SHARED, false);
+    const r2 = k27.access(q.threads[0]!, b, false);
+    expect(r2.faults[0]!.chain).toContain('insert_pfn');
+    expect(k27.readPte(q, b).special).toBe(true);
+    expect(k27.rss(q)).toEqual({ file: 0, anon: 0 });
+    expect(k27.vmNormalPage(q, b)).toBe(-1);
+    expect(k27.gup(q.threads[0]!, b, 1, false).ret).toBe(-14); // follow_page → ERR_PTR(-EFAULT)
+    expect(k27.gupFast(q.threads[0]!, b, 1, false).ret).toBe(-14); // special → slow path → -EFAULT
+  });
+
+  test('D1/D5: vm_insert_pfn BUGs on MIXEDMAP + pfn_valid; a second insert is -EBUSY', () => {
+    const k = machine('2.6.27', { dev: { mode: 'insert-pfn' } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_SHARED);
+    k.access(p.threads[0]!, a, false);
+    const vma = k.findVmaOf(p, a)!;
+    expect(vmInsertPfn(k, vma, a, DEV_PFN + 7)).toBe(-16);
+    expect(vmInsertPfn(k, vma, a + 8 * PS, DEV_PFN)).toBe(-14); // outside the vma: -EFAULT (2.6.26+)
+    expect(k.readPte(p, a).pfn).toBe(DEV_PFN);
+    vma.flags = (vma.flags & ~VM_PFNMAP) | VM_MIXEDMAP;
+    expect(() => vmInsertPfn(k, vma, a + PS, 0x300)).toThrow(/pfn_valid/);
+  });
+});
+
+describe('remap_pfn_range and the linearity rule (B1–B5)', () => {
+  test('B3 2.6.26: private COW of a raw pte; vm_normal_page tells the copy apart by linearity', () => {
+    const k = machine('2.6.26', { dev: { mode: 'remap', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_PRIVATE);
+    const vma = k.findVmaOf(p, a)!;
+    expect(vma.pgoff).toBe(DEV_PFN); // COW vma: vm_pgoff = pfn
+    expect(k.readPte(p, a + PS)).toMatchObject({ present: true, write: false, special: false, pfn: DEV_PFN + 1 });
+    const w = clean(k.access(p.threads[0]!, a + PS, true));
+    expect(w.faults[0]!.chain).toContain('cow_user_page');
+    const n = k.readPte(p, a + PS).pfn;
+    expect(k.vmNormalPage(p, a + PS)).toBe(n);
+    expect(k.vmNormalPage(p, a)).toBe(-1);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
+    // B5: gup refuses VM_IO|VM_PFNMAP before any walk
+    expect(k.gup(p.threads[0]!, a + PS, 1, false).ret).toBe(-14);
+  });
+
+  test('B2/B5 2.6.27: remap ptes are special; gup_fast pins the COWed page gup refuses', () => {
+    const k = machine('2.6.27', { dev: { mode: 'remap', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_PRIVATE);
+    const t = p.threads[0]!;
+    expect(k.readPte(p, a).special).toBe(true);
+    clean(k.access(t, a + PS, true));
+    const n = k.readPte(p, a + PS).pfn;
+    expect(k.gup(t, a + PS, 1, false).ret).toBe(-14);
+    const before = k.mem.count[n]!;
+    expect(clean(k.gupFast(t, a + PS, 1, false)).ret).toBe(1);
+    expect(k.mem.count[n]).toBe(before + 1);
+    expect(k.gupFast(t, a, 1, false).ret).toBe(-14);
+    clean(k.putPages(p));
+    clean(k.exit(p));
+    expect(k.leaks()).toEqual([]);
+  });
+
+  test('B4: fork copies a PFNMAP vma; raw ptes without counts, the anon page shared then COWed/reused', () => {
+    const k = machine('2.6.27', { dev: { mode: 'remap', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_PRIVATE);
+    clean(k.access(p.threads[0]!, a + PS, true));
+    const n = k.readPte(p, a + PS).pfn;
+    const c = clean(k.fork(p, 'c')).child!;
+    expect(k.readPte(c, a)).toMatchObject({ present: true, pfn: DEV_PFN });
+    expect(k.pageInfo(n)).toMatchObject({ count: 2, mapcount: 2 });
+    clean(k.access(c.threads[0]!, a + PS, true));
+    expect(k.pageInfo(n)).toMatchObject({ count: 1, mapcount: 1 });
+    const pw = clean(k.access(p.threads[0]!, a + PS, true));
+    expect(pw.faults[0]!.chain).toContain('do_wp_page_reuse');
+  });
+
+  test('B7: remap over the same range twice → BUG_ON(!pte_none)', async () => {
+    const { remapPfnRange } = await import('@mixedmap/core');
+    const k = machine('2.6.27', { dev: { mode: 'remap' } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_SHARED);
+    const vma = k.findVmaOf(p, a)!;
+    expect(() => remapPfnRange(k, vma, a, DEV_PFN, 2 * PS, vma.pageProt)).toThrow(/pte_none/);
+  });
+});
