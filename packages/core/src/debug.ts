@@ -14,6 +14,7 @@ export function checkInvariants(k: Machine): string[] {
   const n = m.highestMemmapPfn + 1;
   const refs = new Int32Array(n);
   const maps = new Int32Array(n);
+  const writable = new Int32Array(n);
   const pte = k.pte;
   for (const mm of k.mms) {
     if (mm.users === 0) continue;
@@ -37,6 +38,7 @@ export function checkInvariants(k: Machine): string[] {
         }
         refs[page]!++;
         maps[page]!++;
+        if (pte.write(lo)) writable[page]!++;
         if (m.flags[page]! & PG_anon) anon++;
         else file++;
       }
@@ -59,6 +61,8 @@ export function checkInvariants(k: Machine): string[] {
     const want = refs[pfn]! + base;
     if (m.count[pfn] !== want) out.push(`pfn 0x${pfn.toString(16)}: page_count ${m.count[pfn]} but ${want} references accounted for`);
     if (m.mapcount[pfn]! + 1 !== maps[pfn]) out.push(`pfn 0x${pfn.toString(16)}: page_mapcount ${m.mapcount[pfn]! + 1} but ${maps[pfn]} ptes map it`);
+    // COW: an anonymous page mapped more than once is never writable through any of its ptes
+    if (flags & PG_anon && maps[pfn]! > 1 && writable[pfn]! > 0) out.push(`pfn 0x${pfn.toString(16)}: anonymous page shared by ${maps[pfn]} ptes is writable through ${writable[pfn]}`);
   }
   return out;
 }
