@@ -11,7 +11,7 @@ import type { Machine } from './machine.js';
 export function checkInvariants(k: Machine): string[] {
   const out: string[] = [];
   const m = k.mem;
-  const n = m.highestMemmapPfn + 1;
+  const n = m.count.length;
   const refs = new Int32Array(n);
   const maps = new Int32Array(n);
   const writable = new Int32Array(n);
@@ -71,7 +71,7 @@ export function checkInvariants(k: Machine): string[] {
 export function findLeaks(k: Machine): string[] {
   const out: string[] = [];
   const m = k.mem;
-  const n = m.highestMemmapPfn + 1;
+  const n = m.count.length;
   const held = new Uint8Array(n);
   k.kernelRefs((pfn) => {
     if (pfn >= 0 && pfn < n) held[pfn] = 1;

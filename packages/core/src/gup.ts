@@ -95,7 +95,7 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
     if (pte.special(lo)) break; // any special pte aborts the fast path
     const pfn = pte.pfn(lo, hi);
     if (k.f.debugVm && !k.pfnValid(pfn)) k.bug('VM_BUG_ON(!pfn_valid(pte_pfn(pte))) in gup_pte_range', k.chain());
-    if (pfn > m.highestMemmapPfn) k.bug(`unable to handle kernel paging request: get_page on pfn 0x${pfn.toString(16)} without struct page in gup_pte_range`, k.chain());
+    if (!m.inMemmap(pfn)) k.bug(`unable to handle kernel paging request: get_page on pfn 0x${pfn.toString(16)} without struct page in gup_pte_range`, k.chain());
     m.getPage(pfn);
     pinned.push(pfn);
     nr++;

@@ -656,7 +656,7 @@ export class Machine {
 
   pageInfo(pfn: number): PageInfo | null {
     const m = this.mem;
-    if (pfn < 0 || pfn > m.highestMemmapPfn || !this.pfnValid(pfn)) return null;
+    if (!m.inMemmap(pfn) || !this.pfnValid(pfn)) return null;
     const flags = m.flags[pfn]!;
     return {
       pfn, count: m.count[pfn]!, mapcount: m.mapcount[pfn]! + 1, flags: PAGE_FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n),

@@ -51,7 +51,7 @@ const chainOf = (c: FaultCtx) => () => c.chainNames();
 
 /** pfn_to_page on a pfn beyond the mem_map is an access to unmapped vmemmap: an oops. */
 function pfnToPage(k: Machine, pfn: number, where: string): number {
-  if (pfn > k.mem.highestMemmapPfn) {
+  if (!k.mem.inMemmap(pfn)) {
     k.bug(`unable to handle kernel paging request: pfn_to_page(0x${pfn.toString(16)}) beyond mem_map in ${where}`, k.chain());
   }
   return pfn;

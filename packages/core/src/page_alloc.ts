@@ -108,32 +108,41 @@ export class MemoryModel {
   }
 
   private createStructPages(r: MemRegion): void {
-    const n = r.endPfn;
-    if (n - 1 > this.highestMemmapPfn) {
-      const old = this.highestMemmapPfn + 1;
-      this.count = grow(this.count, n);
-      this.mapcount = grow(this.mapcount, n, -1);
-      this.flags = grow(this.flags, n);
-      this.mapping = grow(this.mapping, n, NO_MAPPING);
-      this.index = grow(this.index, n);
-      this.gen = grow(this.gen, n);
-      // memmap entries between the old end and this region (flat holes) are reserved pages
-      for (let pfn = old; pfn < r.startPfn; pfn++) this.reserve(pfn);
-      this.highestMemmapPfn = n - 1;
+    // sparsemem allocates the memmap of a whole section; flat and banks up to the region's end
+    const arrEnd = this.kind === 'sparse' ? (((r.endPfn - 1) >> this.sectionShift) + 1) << this.sectionShift : r.endPfn;
+    const old = this.count.length;
+    if (arrEnd > old) {
+      this.count = grow(this.count, arrEnd);
+      this.mapcount = grow(this.mapcount, arrEnd, -1);
+      this.flags = grow(this.flags, arrEnd);
+      this.mapping = grow(this.mapping, arrEnd, NO_MAPPING);
+      this.index = grow(this.index, arrEnd);
+      this.gen = grow(this.gen, arrEnd);
+      // memmap entries without RAM behind them (flat holes, section tails) are reserved pages
+      for (let pfn = old; pfn < arrEnd; pfn++) this.reserve(pfn);
     }
+    if (r.endPfn - 1 > this.highestMemmapPfn) this.highestMemmapPfn = r.endPfn - 1;
     this.setPresent(r.startPfn, r.endPfn, 1);
     if (r.kind === 'ram') {
-      this.freeStack = grow(this.freeStack, this.freeStack.length + (r.endPfn - r.startPfn));
+      const n = r.endPfn - r.startPfn;
+      this.freeStack = grow(this.freeStack, this.freeTop + n);
+      // highest pfn pushed first, so the first allocation returns the region's first frame
       for (let pfn = r.endPfn - 1; pfn >= r.startPfn; pfn--) {
         this.flags[pfn] = PG_buddy;
         this.count[pfn] = 0;
         this.freeStack[this.freeTop++] = pfn;
       }
-      // lowest pfn on top, so the first allocation returns the region's first frame
-      this.freeStack.subarray(this.freeTop - (r.endPfn - r.startPfn), this.freeTop).sort().reverse();
+      const top = this.freeStack.subarray(0, this.freeTop);
+      top.sort();
+      top.reverse();
     } else {
       for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) this.reserve(pfn);
     }
+  }
+
+  /** The pfn has a slot in the mem_map arrays (pfn_to_page would not fault). */
+  inMemmap(pfn: number): boolean {
+    return pfn >= 0 && pfn < this.count.length;
   }
 
   private reserve(pfn: number): void {
@@ -157,7 +166,7 @@ export class MemoryModel {
 
   /** Generic pfn_valid: the pfn has a struct page (§1.5). Flat: pfn < max_mapnr; sparse: section present; banks: inside a bank. */
   pfnValid(pfn: number): boolean {
-    if (pfn < 0 || pfn > this.highestMemmapPfn) return false;
+    if (pfn < 0 || pfn >= this.count.length) return false;
     if (this.kind === 'sparse') return this.sectionPresent[pfn >> this.sectionShift] === 1;
     return this.sectionPresent[pfn] === 1;
   }
