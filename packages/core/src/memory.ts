@@ -44,6 +44,8 @@ export function resolveFaultKind(k: Machine, vma: Vma): number {
 }
 
 const chainOf = (c: FaultCtx) => () => c.chainNames();
+/** exact for a power of two: a multiply instead of a float division or modulo on the fault path */
+const INV_PAGE_SIZE = 1 / PAGE_SIZE;
 
 // ---------------------------------------------------------------------------------------------
 // vm_normal_page: does this present pte hold a struct-page reference? (§2.7, Tables A–D)
@@ -173,8 +175,8 @@ export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address
   c.thread = t;
   c.mm = mm;
   c.vma = vma;
-  c.address = address - (address % PAGE_SIZE);
-  c.vpn = c.address / PAGE_SIZE;
+  c.vpn = Math.floor(address * INV_PAGE_SIZE);
+  c.address = c.vpn * PAGE_SIZE;
   c.write = write;
   c.page = -1;
   c.newPage = -1;

@@ -10,6 +10,10 @@ export class PageTables {
   private readonly span: number[];
   private readonly entries: number[];
   private readonly leafEntries: number;
+  /** 1 / leafEntries: a power of two, so the product is exact and avoids a division */
+  private readonly leafInv: number;
+  /** 1 / span per level */
+  private readonly spanInv: number[];
   private root: Dir;
   /** result of the last walk: the pte table and the pte's slot (2 × index) */
   tbl: Uint32Array = EMPTY;
@@ -24,13 +28,15 @@ export class PageTables {
     this.entries = [...levels];
     this.leafEntries = levels[levels.length - 1]!;
     this.span = levels.map((_, i) => levels.slice(i + 1).reduce((a, b) => a * b, 1));
+    this.leafInv = 1 / this.leafEntries;
+    this.spanInv = this.span.map((x) => 1 / x);
     this.root = new Array(levels[0]);
     this.tablesPerLevel = levels.map((_, i) => (i === 0 ? 1 : 0));
   }
 
   /** Finds the pte for a virtual page number without allocating. False if a table is missing. */
   lookup(vpn: number): boolean {
-    const key = Math.floor(vpn / this.leafEntries);
+    const key = Math.floor(vpn * this.leafInv);
     if (key === this.cacheKey) {
       this.tbl = this.cacheTbl;
       this.slot = (vpn - key * this.leafEntries) * 2;
@@ -39,7 +45,7 @@ export class PageTables {
     let dir: Dir = this.root;
     const last = this.entries.length - 1;
     for (let level = 0; level < last; level++) {
-      const next = dir[Math.floor(vpn / this.span[level]!) % this.entries[level]!];
+      const next = dir[Math.floor(vpn * this.spanInv[level]!) & (this.entries[level]! - 1)];
       if (next === undefined) return false;
       if (level === last - 1) return this.hit(key, next as Uint32Array, vpn);
       dir = next as Dir;
@@ -53,7 +59,7 @@ export class PageTables {
     let dir: Dir = this.root;
     const last = this.entries.length - 1;
     for (let level = 0; level < last; level++) {
-      const i = Math.floor(vpn / this.span[level]!) % this.entries[level]!;
+      const i = Math.floor(vpn * this.spanInv[level]!) & (this.entries[level]! - 1);
       let next = dir[i];
       if (next === undefined) {
         if (level === last - 1) {
@@ -66,7 +72,7 @@ export class PageTables {
         dir[i] = next;
         this.tablesPerLevel[level + 1]!++;
       }
-      if (level === last - 1) return this.hit(Math.floor(vpn / this.leafEntries), next as Uint32Array, vpn);
+      if (level === last - 1) return this.hit(Math.floor(vpn * this.leafInv), next as Uint32Array, vpn);
       dir = next as Dir;
     }
     return false;
