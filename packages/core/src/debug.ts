@@ -8,13 +8,19 @@ import { vmNormalPage } from './memory.js';
 import { PG_anon, PG_buddy, PG_reserved } from './page_alloc.js';
 import type { Machine } from './machine.js';
 
+/** Scratch arrays reused across checks (the checker runs after every operation). */
+const scratch = new WeakMap<Machine, Int32Array>();
+
 export function checkInvariants(k: Machine): string[] {
   const out: string[] = [];
   const m = k.mem;
   const n = m.count.length;
-  const refs = new Int32Array(n);
-  const maps = new Int32Array(n);
-  const writable = new Int32Array(n);
+  let buf = scratch.get(k);
+  if (!buf || buf.length < 3 * n) scratch.set(k, (buf = new Int32Array(3 * n)));
+  else buf.fill(0, 0, 3 * n);
+  const refs = buf.subarray(0, n);
+  const maps = buf.subarray(n, 2 * n);
+  const writable = buf.subarray(2 * n, 3 * n);
   const pte = k.pte;
   for (const mm of k.mms) {
     if (mm.users === 0) continue;
@@ -50,12 +56,11 @@ export function checkInvariants(k: Machine): string[] {
   k.kernelRefs((pfn, r) => {
     if (pfn >= 0 && pfn < n) refs[pfn]! += r;
   });
-  for (let pfn = 0; pfn < n; pfn++) {
+  const check = (pfn: number): void => {
     const flags = m.flags[pfn]!;
-    if (!k.pfnValid(pfn)) continue;
     if (flags & PG_buddy) {
       if (refs[pfn] !== 0 || maps[pfn] !== 0) out.push(`pfn 0x${pfn.toString(16)} is free but still referenced (${refs[pfn]} refs, ${maps[pfn]} ptes)`);
-      continue;
+      return;
     }
     const base = flags & PG_reserved && pfn !== k.zeroPfn ? 1 : 0; // reserved pages keep their boot reference
     const want = refs[pfn]! + base;
@@ -63,8 +68,21 @@ export function checkInvariants(k: Machine): string[] {
     if (m.mapcount[pfn]! + 1 !== maps[pfn]) out.push(`pfn 0x${pfn.toString(16)}: page_mapcount ${m.mapcount[pfn]! + 1} but ${maps[pfn]} ptes map it`);
     // COW: an anonymous page mapped more than once is never writable through any of its ptes
     if (flags & PG_anon && maps[pfn]! > 1 && writable[pfn]! > 0) out.push(`pfn 0x${pfn.toString(16)}: anonymous page shared by ${maps[pfn]} ptes is writable through ${writable[pfn]}`);
+  };
+  // every RAM page, plus any other memmap page something refers to (reserved pages, hot-plugged memory)
+  for (const r of m.regions) {
+    if (r.kind !== 'ram' || !r.structPages) continue;
+    for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) if (k.pfnValid(pfn)) check(pfn);
+  }
+  for (let pfn = 0; pfn < n; pfn++) {
+    if ((refs[pfn] !== 0 || maps[pfn] !== 0) && !isRam(k, pfn) && k.pfnValid(pfn)) check(pfn);
   }
   return out;
+}
+
+function isRam(k: Machine, pfn: number): boolean {
+  const r = k.mem.regionOf(pfn);
+  return r !== undefined && r.kind === 'ram' && r.structPages;
 }
 
 /** After every task exited: pages still allocated that nobody accounts for, and page tables left. */

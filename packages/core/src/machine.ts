@@ -177,8 +177,9 @@ export class Machine {
     try {
       state = driver.init?.(this, settings);
     } catch (e) {
-      if (e instanceof ConfigError) throw new ConfigError(e.message, `${field}.settings.${e.field}`);
-      throw e;
+      // a driver refuses its settings by throwing an error that names the field
+      const f = (e as { field?: string }).field;
+      throw new ConfigError(`driver "${driver.name}": ${(e as Error).message}`, f ? `${field}.settings.${f}` : `${field}.settings`);
     }
     this.drivers.push({ driver, state, paths: driver.paths(settings) });
   }
@@ -610,9 +611,15 @@ export class Machine {
     const fn = d.driver.operations?.[op];
     if (!fn) throw new ConfigError(`driver "${driverName}" has no operation "${op}" (has: ${Object.keys(d.driver.operations ?? {}).join(', ') || 'none'})`, 'op');
     return this.run(() => {
-      const v = fn(this, d.state, args);
+      let v: unknown;
+      try {
+        v = fn(this, d.state, args);
+      } catch (e) {
+        if (e instanceof KernelBug || e instanceof ConfigError) throw e;
+        throw new ConfigError(`${driverName}.${op}: ${(e as Error).message}`, 'op');
+      }
       return typeof v === 'number' ? { ret: v } : {};
-    });
+    }, args.task as Task | undefined);
   }
 
   // ---- observation ---------------------------------------------------------------------------

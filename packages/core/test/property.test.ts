@@ -104,7 +104,7 @@ describe('random operation sequences keep every invariant (x86, anonymous and pa
   test('fast-check over all epochs', () => {
     fc.assert(
       fc.property(fc.constantFrom(...KERNELS), fc.array(opArb, { minLength: 1, maxLength: 50 }), (kernel, ops) => run(kernel, ops)),
-      { numRuns: 1500 },
+      { numRuns: 800 },
     );
   });
 });
