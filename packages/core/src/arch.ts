@@ -4,6 +4,7 @@
 
 import type { Features } from './version.js';
 import type { MemoryModel } from './page_alloc.js';
+import type { Machine } from './machine.js';
 
 /**
  * Where a pte keeps its bits, all in the low 32-bit word. A boolean bit is tested as
@@ -63,6 +64,10 @@ export interface ArchSpec {
   gupFast?: (features: Features, options: ArchOptions) => 'x86' | 'powerpc' | undefined;
   /** the RAM layout at boot for a RAM size (default: one region from physical address 0) */
   bootMemory?: (ramBytes: number) => Array<{ name: string; start: number; size: number; kind: 'ram'; structPages: true }>;
+  /** creates the arch's run-time state when the machine boots (e.g. s390's loaded DCSS list) */
+  init?: (k: Machine, options: ArchOptions) => unknown;
+  /** arch-specific scenario operations (e.g. s390 segment_load): name → handler → result (a number is the return value) */
+  operations?: Record<string, (k: Machine, state: unknown, args: Record<string, unknown>) => unknown>;
   /** set when hasPteSpecial may be true with a special mask of 0 (powerpc 40x/8xx 2.6.30–31, §3.1) */
   zeroSpecialBit?: boolean;
   /** arch-specific options accepted in a scenario's machine.archOptions */

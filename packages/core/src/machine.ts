@@ -108,6 +108,8 @@ export class Machine {
   /** unlinked inodes still mapped (shared anonymous memory) */
   readonly anonInodes = new Set<Inode>();
   onTrace?: (ev: TraceEvent) => void;
+  /** the arch's run-time state (ArchSpec.init) */
+  archState: unknown;
 
   private idCounter = 1;
   private pidCounter = 1;
@@ -146,6 +148,12 @@ export class Machine {
       }
     });
     this.bootReserve();
+    try {
+      this.archState = this.arch.spec.init?.(this, cfg.archOptions ?? {});
+    } catch (e) {
+      const f = (e as { field?: string }).field;
+      throw new ConfigError(`arch "${this.arch.name}": ${(e as Error).message}`, f ? `archOptions.${f}` : 'archOptions');
+    }
     (cfg.drivers ?? []).forEach((d, i) => this.loadDriver(d.driver, d.settings ?? {}, `drivers[${i}]`));
   }
 
@@ -517,6 +525,43 @@ export class Machine {
     return this.run(() => ({ ret: getUserPagesFast(this, t, addr, nrPages, write, t.task.pins) }), t.task);
   }
 
+  /**
+   * access_process_vm (ptrace PEEKDATA/POKEDATA, /proc/PID/mem): get_user_pages with force on each
+   * page; where gup refuses (VM_IO|VM_PFNMAP) the vma's ->access is tried (generic_access_phys,
+   * 2.6.27+ /dev/mem). ret = bytes transferred. (B10)
+   */
+  accessProcessVm(t: Thread, addr: number, len: number, write: boolean): OpResult {
+    this.live(t.task);
+    return this.run(() => {
+      const mm = t.task.mm!;
+      let done = 0;
+      mm.mmapSemReaders++;
+      try {
+        while (done < len) {
+          const a = addr + done;
+          const pins: number[] = [];
+          const r = getUserPages(this, t, a, 1, write, true, pins);
+          const chunk = Math.min(len - done, PAGE_SIZE - (a % PAGE_SIZE));
+          if (r <= 0) {
+            const vma = findVma(mm, a);
+            if (!vma || a < vma.start || !vma.ops?.access) break;
+            const n = vma.ops.access(vma, a, chunk, write, this);
+            if (n <= 0) break;
+            done += n;
+            continue;
+          }
+          const pfn = pins[0]!;
+          if (write) this.mem.writeNew(pfn);
+          this.putPageChecked(pfn);
+          done += chunk;
+        }
+      } finally {
+        mm.mmapSemReaders--;
+      }
+      return { ret: done };
+    }, t.task);
+  }
+
   putPages(task: Task): OpResult {
     return this.run(() => {
       const n = task.pins.length;
@@ -605,15 +650,18 @@ export class Machine {
     }
   }
 
+  /** A driver's or the arch's own operation (`NAME.OP` in scenarios): NAME is a driver name or the arch name. */
   driverOp(driverName: string, op: string, args: Record<string, unknown>): OpResult {
     const d = this.drivers.find((x) => x.driver.name === driverName);
-    if (!d) throw new ConfigError(`no driver "${driverName}" on this machine`, 'op');
-    const fn = d.driver.operations?.[op];
-    if (!fn) throw new ConfigError(`driver "${driverName}" has no operation "${op}" (has: ${Object.keys(d.driver.operations ?? {}).join(', ') || 'none'})`, 'op');
+    const ops = d ? d.driver.operations : driverName === this.arch.name ? this.arch.spec.operations : undefined;
+    if (!ops && !d) throw new ConfigError(`no driver or arch "${driverName}" on this machine`, 'op');
+    const fn = ops?.[op];
+    if (!fn) throw new ConfigError(`${d ? 'driver' : 'arch'} "${driverName}" has no operation "${op}" (has: ${Object.keys(ops ?? {}).join(', ') || 'none'})`, 'op');
+    const state = d ? d.state : this.archState;
     return this.run(() => {
       let v: unknown;
       try {
-        v = fn(this, d.state, args);
+        v = fn(this, state, args);
       } catch (e) {
         if (e instanceof KernelBug || e instanceof ConfigError) throw e;
         throw new ConfigError(`${driverName}.${op}: ${(e as Error).message}`, 'op');
