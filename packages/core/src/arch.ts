@@ -57,13 +57,13 @@ export interface ArchSpec {
   /** sizeof(struct page) (§4.1) */
   structPageSize: (features: Features, options: ArchOptions) => number;
   /** pfn_valid(); the generic default asks the memory model */
-  pfnValid?: (pfn: number, mem: MemoryModel) => boolean;
+  pfnValid?: (pfn: number, mem: MemoryModel, state: unknown) => boolean;
   /** memory model the arch uses for pfn_valid */
   memoryModel: (features: Features, options: ArchOptions) => { kind: 'flat' | 'sparse' | 'banks'; sectionShift?: number };
   /** lockless get_user_pages_fast, or undefined for the generic mmap_sem fallback (§2.14) */
   gupFast?: (features: Features, options: ArchOptions) => 'x86' | 'powerpc' | undefined;
   /** the RAM layout at boot for a RAM size (default: one region from physical address 0) */
-  bootMemory?: (ramBytes: number) => Array<{ name: string; start: number; size: number; kind: 'ram'; structPages: true }>;
+  bootMemory?: (ramBytes: number, options: ArchOptions, features: Features) => Array<{ name: string; start: number; size: number; kind: 'ram'; structPages: true }>;
   /** creates the arch's run-time state when the machine boots (e.g. s390's loaded DCSS list) */
   init?: (k: Machine, options: ArchOptions) => unknown;
   /** arch-specific scenario operations (e.g. s390 segment_load): name → handler → result (a number is the return value) */
@@ -71,7 +71,9 @@ export interface ArchSpec {
   /** set when hasPteSpecial may be true with a special mask of 0 (powerpc 40x/8xx 2.6.30–31, §3.1) */
   zeroSpecialBit?: boolean;
   /** arch-specific options accepted in a scenario's machine.archOptions */
-  options?: Record<string, 'boolean' | 'number' | 'string'>;
+  options?: Record<string, 'boolean' | 'number' | 'string' | 'object'>;
+  /** bytes of one entry of an upper-level table (default: pteBytes) */
+  dirEntryBytes?: (options: ArchOptions) => number;
 }
 
 export type ArchOptions = Record<string, unknown>;
@@ -88,6 +90,7 @@ export interface ResolvedArch {
   levels: number[];
   pteBytes: number;
   pteTableBytes: number;
+  dirEntryBytes: number;
   taskSize: number;
   layout: Required<PteLayout>;
   hasPteSpecial: boolean;
@@ -122,7 +125,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   for (const [k, t] of Object.entries(options)) {
     const want = spec.options?.[k];
     if (!want) fail(`archOptions.${k}`, `unknown option (known: ${Object.keys(spec.options ?? {}).join(', ') || 'none'})`);
-    if (typeof t !== want) fail(`archOptions.${k}`, `must be a ${want}`);
+    if (typeof t !== want || (want === 'object' && t === null)) fail(`archOptions.${k}`, `must be a ${want === 'object' ? 'mapping or list' : want}`);
   }
   const levels = spec.levels(features, options);
   if (!Array.isArray(levels) || levels.length < 2 || levels.length > 5) fail('levels', 'must list 2 to 5 levels');
@@ -161,6 +164,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
     levels,
     pteBytes,
     pteTableBytes: spec.pteTableBytes ? spec.pteTableBytes(features, options) : lowest * pteBytes,
+    dirEntryBytes: spec.dirEntryBytes ? spec.dirEntryBytes(options) : pteBytes,
     taskSize: spec.taskSize(options),
     layout,
     hasPteSpecial: hasSpecial,

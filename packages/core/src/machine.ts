@@ -136,7 +136,7 @@ export class Machine {
     this.mem = new MemoryModel(this.arch.memoryModel.kind, this.arch.memoryModel.sectionShift, this.arch.structPageSize);
     const ram = cfg.memory?.ram ?? 64 * MB;
     if (!Number.isFinite(ram) || ram < MB || ram % PAGE_SIZE !== 0) throw new ConfigError(`memory.ram must be a page-aligned size of at least 1 MiB, not ${ram}`, 'memory.ram');
-    const boot = this.arch.spec.bootMemory ? this.arch.spec.bootMemory(ram) : [{ name: 'ram', start: 0, size: ram, kind: 'ram' as const, structPages: true }];
+    const boot = this.arch.spec.bootMemory ? this.arch.spec.bootMemory(ram, cfg.archOptions ?? {}, this.f) : [{ name: 'ram', start: 0, size: ram, kind: 'ram' as const, structPages: true }];
     const all = [...boot, ...(cfg.memory?.regions ?? []).map((r) => ({ structPages: r.kind === 'ram', ...r }))];
     all.forEach((r, i) => {
       const field = i < boot.length ? 'memory.ram' : `memory.regions[${i - boot.length}]`;
@@ -201,7 +201,7 @@ export class Machine {
   /** pfn_valid: the arch's hook, or the generic memory-model test. */
   pfnValid(pfn: number): boolean {
     const hook = this.arch.spec.pfnValid;
-    return hook ? hook(pfn, this.mem) : this.mem.pfnValid(pfn);
+    return hook ? hook(pfn, this.mem, this.archState) : this.mem.pfnValid(pfn);
   }
 
   /** BUG_ON fired: unwind to the operation boundary. */
@@ -717,6 +717,16 @@ export class Machine {
       pfn, count: m.count[pfn]!, mapcount: m.mapcount[pfn]! + 1, flags: PAGE_FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n),
       anon: (flags & PG_anon) !== 0, reserved: (flags & PG_reserved) !== 0, zero: pfn === this.zeroPfn, pfnValid: true,
     };
+  }
+
+  /** Page-table memory of a task's mm in bytes, with the arch's table sizes (s390 2 KiB tables, PGSTE doubling). */
+  pageTableBytes(task: Task): number {
+    return task.mm ? task.mm.pt.bytes(this.arch.pteTableBytes, this.arch.dirEntryBytes) : 0;
+  }
+
+  /** Steers the page allocator: the next allocation returns this free pfn (B8's collision). Returns false if it is not free. */
+  preferNextPage(pfn: number): boolean {
+    return this.mem.preferNext(pfn);
   }
 
   rss(task: Task): { file: number; anon: number } {
