@@ -32,9 +32,10 @@ export function getUserPages(
     // VM_IO|VM_PFNMAP refused before any walk; VM_MIXEDMAP is not (§2.13)
     if (!vma || addr < vma.start || vma.flags & (VM_IO | VM_PFNMAP) || !(vma.flags & need)) return i || -EFAULT;
     let foll = FOLL_TOUCH | (pinned ? FOLL_GET : 0);
-    if (write) foll |= FOLL_WRITE;
-    else if (gupWantsFollAnon(k, vma)) foll |= FOLL_ANON;
+    if (!write && gupWantsFollAnon(k, vma)) foll |= FOLL_ANON;
     do {
+      if (write) foll |= FOLL_WRITE; // per page: a COW of the previous page dropped it
+
       let page = followPage(k, vma, addr, foll);
       let rounds = 0;
       while (page === FOLLOW_NULL) {

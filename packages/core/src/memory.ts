@@ -572,9 +572,11 @@ function doNoPfnCommit(k: Machine, c: FaultCtx): number {
 // do_wp_page and cow_user_page (§2.5, §2.6) — entered with the ptl held
 // ---------------------------------------------------------------------------------------------
 
+/** The reuse: young, dirty, and writable only if the vma has VM_WRITE (maybe_mkwrite; a forced gup write may not). */
 function setPteReuse(k: Machine, c: FaultCtx): void {
   const pte = k.pte;
-  c.tbl[c.slot] = pte.mkwrite(pte.mkdirty(pte.mkyoung(c.tbl[c.slot]!)));
+  const entry = pte.mkdirty(pte.mkyoung(c.tbl[c.slot]!));
+  c.tbl[c.slot] = c.vma.flags & VM_WRITE ? pte.mkwrite(entry) : entry;
 }
 
 function doWpPage(k: Machine, c: FaultCtx): number {
