@@ -161,6 +161,27 @@ describe('gup and follow_page', () => {
   });
 });
 
+describe('forced and multi-page write gup (§2.13)', () => {
+  test('a forced write (ptrace) into a PROT_READ private mapping COWs but leaves the pte read-only (maybe_mkwrite)', () => {
+    for (const v of ['2.6.27', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 1, PROT_READ);
+      const r = clean(k.gup(p.threads[0]!, a, 1, true, true));
+      expect(r.ret).toBe(1);
+      expect(k.readPte(p, a)).toMatchObject({ write: false, dirty: true });
+      expect(k.access(p.threads[0]!, a, true).outcome).toBe('SIGSEGV');
+    }
+  });
+  test('≤2.6.28 re-applies FOLL_WRITE for every page: mlock of a private RW mixedmap vma COWs each page', () => {
+    const k = machine('2.6.27', { dev: { mode: 'insert-mixed', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 4, RW, MAP_PRIVATE);
+    expect(clean(k.mlock(p, a, 4 * PS)).ret).toBe(0);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 4 });
+  });
+});
+
 describe('mlock (§2.21)', () => {
   test('2.6.32 mlock populates a private writable mapping with write faults and sets PG_mlocked', () => {
     const k = machine('2.6.32');
