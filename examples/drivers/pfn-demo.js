@@ -26,9 +26,12 @@ function pfnFor(k, s, index) {
   return r.startPfn + index;
 }
 
+// The vma is the one at `vma` (an address inside it) when given, else the one at `addr`, so an
+// insert at an address outside the vma (D4, D6, D7: -EFAULT) can be expressed.
 function vmaAt(k, args) {
-  const vma = k.findVmaOf(args.task, args.addr);
-  if (!vma) throw new Error(`no vma at 0x${args.addr.toString(16)}`);
+  const at = args.vma ?? args.addr;
+  const vma = k.findVmaOf(args.task, at);
+  if (!vma) throw new Error(`no vma at 0x${at.toString(16)}`);
   return vma;
 }
 

@@ -1,0 +1,228 @@
+// The mixedmap command line. main() builds the whole output before anything is printed, so a
+// failure never leaves half a report on stdout. Exit codes: 0 every scenario passed, 1 an
+// expectation failed, 2 bad input (usage, a file that cannot be read, an invalid scenario).
+
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  loadScenario, runScenario, findStep, isScenarioError, formatProblem, type LoadedScenario, type ScenarioResult,
+} from '@mixedmap/scenario';
+import { renderResult } from './render.js';
+import { runJson } from './json.js';
+import { inspectState, renderInspect } from './inspect.js';
+
+export interface CliOutput {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_BAD_INPUT = 2;
+export const EXIT_INTERNAL = 3;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** examples/*.yaml of the repository, relative to the CLI package (apps/cli → ../../examples). */
+export function examplesDir(): string {
+  return fileURLToPath(new URL('../../../examples/', import.meta.url));
+}
+
+const HELP = `mixedmap — run scenarios against the model of the Linux mm fault path (2.6.19–2.6.32)
+
+Usage:
+  mixedmap                          run every built-in example (examples/*.yaml)
+  mixedmap run FILE... [--json]     run scenario files; print a trace and the verdicts
+  mixedmap inspect FILE --at STEP [--json]
+                                    state after STEP (1-based index or step id):
+                                    /proc/PID/maps, smaps, pagemap, struct pages
+  mixedmap --help | --version
+
+Options:
+  --json        print one JSON document instead of the text trace (see docs/cli.md)
+  --at STEP     (inspect) the step after which to show the state
+  -h, --help    this help
+  -v, --version print the version
+
+Exit status: 0 all scenarios passed, 1 an expectation failed, 2 bad input (usage, unreadable file,
+invalid scenario: the message names file:line:column and the field).
+Scenario format: docs/scenario-format.md.`;
+
+class UsageError extends Error {}
+
+interface Parsed {
+  command: 'run' | 'inspect' | 'examples' | 'help' | 'version';
+  files: string[];
+  json: boolean;
+  at?: string;
+}
+
+export function parseCommandLine(argv: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        at: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new UsageError(msg);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help', files: [], json: false };
+  if (values.version) return { command: 'version', files: [], json: false };
+  const [cmd, ...rest] = positionals;
+  const json = values.json ?? false;
+  if (cmd === undefined) {
+    if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
+    return { command: 'examples', files: [], json };
+  }
+  if (cmd === 'run') {
+    if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
+    if (rest.length === 0) throw new UsageError('run needs at least one scenario FILE');
+    return { command: 'run', files: rest, json };
+  }
+  if (cmd === 'inspect') {
+    if (rest.length !== 1) throw new UsageError('inspect needs exactly one scenario FILE');
+    if (values.at === undefined) throw new UsageError('inspect needs --at STEP (a 1-based step number or a step id)');
+    return { command: 'inspect', files: rest, json, at: values.at };
+  }
+  throw new UsageError(`unknown command "${cmd}" (commands: run, inspect; see --help)`);
+}
+
+function display(file: string): string {
+  const r = relative(process.cwd(), file);
+  return r && !r.startsWith('..') ? r : file;
+}
+
+async function loadAll(files: string[], err: string[]): Promise<LoadedScenario[]> {
+  const out: LoadedScenario[] = [];
+  for (const f of files) {
+    try {
+      out.push(await loadScenario(f));
+    } catch (e) {
+      if (!isScenarioError(e)) throw e;
+      for (const p of e.problems) err.push(formatProblem({ ...p, file: display(p.file) }));
+    }
+  }
+  return out;
+}
+
+function runAll(scenarios: LoadedScenario[], err: string[]): ScenarioResult[] {
+  const results: ScenarioResult[] = [];
+  for (const s of scenarios) {
+    try {
+      results.push(runScenario(s));
+    } catch (e) {
+      if (!isScenarioError(e)) throw e;
+      for (const p of e.problems) err.push(formatProblem({ ...p, file: display(p.file) }));
+    }
+  }
+  return results;
+}
+
+async function commandRun(files: string[], json: boolean, header: string[] = []): Promise<CliOutput> {
+  const err: string[] = [];
+  const scenarios = await loadAll(files, err);
+  if (err.length) return { code: EXIT_BAD_INPUT, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' };
+  const results = runAll(scenarios, err);
+  if (err.length) return { code: EXIT_BAD_INPUT, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' };
+  for (const r of results) r.file = display(r.file);
+  const passed = results.every((r) => r.passed);
+  let stdout: string;
+  if (json) {
+    stdout = JSON.stringify(runJson(results, `mixedmap ${version()}`), null, 2) + '\n';
+  } else {
+    const lines = [...header];
+    for (const r of results) lines.push(...renderResult(r), '');
+    const ok = results.filter((r) => r.passed).length;
+    lines.push(`${passed ? 'PASS' : 'FAIL'}: ${ok}/${results.length} scenario${results.length === 1 ? '' : 's'} passed`);
+    for (const r of results) if (!r.passed) lines.push(`  failed: ${r.name} (${r.file})`);
+    stdout = lines.join('\n') + '\n';
+  }
+  return { code: passed ? EXIT_OK : EXIT_FAILED, stdout, stderr: '' };
+}
+
+async function commandInspect(file: string, at: string, json: boolean): Promise<CliOutput> {
+  const err: string[] = [];
+  const [s] = await loadAll([file], err);
+  if (!s) return { code: EXIT_BAD_INPUT, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' };
+  const step = findStep(s, at);
+  if (!step) {
+    const ids = s.steps.filter((x) => x.id).map((x) => x.id);
+    return {
+      code: EXIT_BAD_INPUT,
+      stdout: '',
+      stderr: `mixedmap: ${display(file)}: --at ${at}: no such step (1…${s.steps.length}${ids.length ? ` or an id: ${ids.join(', ')}` : ''})\n`,
+    };
+  }
+  let r: ScenarioResult;
+  try {
+    r = runScenario(s, { stopAfter: step.index });
+  } catch (e) {
+    if (!isScenarioError(e)) throw e;
+    return { code: EXIT_BAD_INPUT, stdout: '', stderr: e.problems.map((p) => `mixedmap: ${formatProblem({ ...p, file: display(p.file) })}`).join('\n') + '\n' };
+  }
+  const view = inspectState(r.state);
+  const last = r.steps[r.steps.length - 1]!;
+  const title = `${s.name} (${display(file)}) — ${r.machine.arch} ${r.machine.kernel} — state after step ${step.index + 1}${step.id ? ` (${step.id})` : ''}: ${step.op}, outcome ${last.observation.outcome}`;
+  const stdout = json
+    ? JSON.stringify({ format: 1, scenario: s.name, file: display(file), machine: r.machine, step: step.index + 1, id: step.id ?? null, zeroPfn: r.state.machine.zeroPfn, ...view }, null, 2) + '\n'
+    : renderInspect(view, title, r.state.machine.zeroPfn).join('\n') + '\n';
+  return { code: EXIT_OK, stdout, stderr: '' };
+}
+
+async function commandExamples(json: boolean): Promise<CliOutput> {
+  const dir = examplesDir();
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f)) : [];
+  if (files.length === 0) {
+    return { code: EXIT_OK, stdout: json ? JSON.stringify(runJson([], `mixedmap ${version()}`), null, 2) + '\n' : `no examples found in ${dir}\n`, stderr: '' };
+  }
+  return commandRun(files, json, [`running ${files.length} built-in example${files.length === 1 ? '' : 's'} from ${display(dir)}`, '']);
+}
+
+/** Runs the CLI; returns the exit code and the complete output. */
+export async function main(argv: string[]): Promise<CliOutput> {
+  let p: Parsed;
+  try {
+    p = parseCommandLine(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return { code: EXIT_BAD_INPUT, stdout: '', stderr: `mixedmap: ${e.message}\nTry 'mixedmap --help'.\n` };
+    throw e;
+  }
+  try {
+    switch (p.command) {
+      case 'help':
+        return { code: EXIT_OK, stdout: HELP + '\n', stderr: '' };
+      case 'version':
+        return { code: EXIT_OK, stdout: `mixedmap ${version()}\n`, stderr: '' };
+      case 'run':
+        return await commandRun(p.files, p.json);
+      case 'inspect':
+        return await commandInspect(p.files[0]!, p.at!, p.json);
+      case 'examples':
+        return await commandExamples(p.json);
+    }
+  } catch (e) {
+    // A bug in the model or the runner, not in the user's input: no stack trace unless asked for.
+    const detail = process.env.MIXEDMAP_DEBUG ? `\n${(e as Error).stack}` : ' (set MIXEDMAP_DEBUG=1 for the stack)';
+    return { code: EXIT_INTERNAL, stdout: '', stderr: `mixedmap: internal error: ${(e as Error).message}${detail}\n` };
+  }
+}

@@ -1,0 +1,391 @@
+// 64-bit s390 (reference §3.4, §1.5, §2.20, §2.22, §4.1): the pte's hardware invalid (0x400) and
+// protect (0x200) bits and the software type bits, no dirty/young bits in the pte (they live in the
+// storage key), _PAGE_SPECIAL = 0x004 from 2.6.26, 2 KiB page tables packed two per 4 KiB page,
+// pfn_valid by LRA (≤2.6.25) or sparsemem sections (≥2.6.26), and z/VM DCSS segments that are
+// loaded and unloaded at run time (arch/s390/mm/extmem.c, arch/s390/mm/vmem.c).
+
+import {
+  defineArch, EPERM, ENOENT, EINVAL, EAGAIN, EBUSY, ENOSPC, ERANGE, ENOSYS, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
+  type MemRegion,
+} from '@mixedmap/core';
+
+// ---- pte bits (PS20, PS26, PS32) ----------------------------------------------------------------
+
+/** HW change-bit override */
+export const _PAGE_CO = 0x100;
+/** HW read-only (protect) bit */
+export const _PAGE_RO = 0x200;
+/** HW invalid bit */
+export const _PAGE_INVALID = 0x400;
+/** SW pte type bit t */
+export const _PAGE_SWT = 0x001;
+/** SW pte type bit x */
+export const _PAGE_SWX = 0x002;
+/** SW bit for special ptes (a08cb629f54, 2.6.26) */
+export const _PAGE_SPECIAL = 0x004;
+
+// the pte types (both SW type bits are consumed by them, PS20/PS26)
+export const _PAGE_TYPE_EMPTY = 0x400;
+export const _PAGE_TYPE_NONE = 0x401;
+export const _PAGE_TYPE_SWAP = 0x403;
+export const _PAGE_TYPE_FILE = 0x601;
+export const _PAGE_TYPE_RO = 0x200;
+export const _PAGE_TYPE_RW = 0x000;
+/** noexec types (c1821c2e971, 2.6.21) */
+export const _PAGE_TYPE_EX_RO = 0x202;
+export const _PAGE_TYPE_EX_RW = 0x002;
+
+// ---- DCSS segment types (EH26 include/asm-s390/extmem.h) --------------------------------------
+
+export const SEG_TYPES = { SW: 0, EW: 1, SR: 2, ER: 3, SN: 4, EN: 5, SC: 6, EWEN: 7 } as const;
+export type SegTypeName = keyof typeof SEG_TYPES;
+
+export interface SegmentDef {
+  name: string;
+  /** physical start address (bytes, page aligned) */
+  start: number;
+  /** size (bytes, page aligned) */
+  size: number;
+  type: SegTypeName;
+}
+
+export interface LoadedSegment {
+  def: SegmentDef;
+  refCount: number;
+  shared: boolean;
+  region: MemRegion;
+  /** the segment got struct pages when it was loaded (≤2.6.25, add_shared_memory) */
+  structPages: boolean;
+}
+
+export interface S390State {
+  release: number;
+  zvm: boolean;
+  /** max_pfn = PFN_DOWN(memory_end); `mem=` can raise it above the real storage (SET24) */
+  maxPfn: number;
+  vmemMaxPhys: number;
+  loadshrx: boolean;
+  /** segments z/VM knows (the DEFSEG directory), by upper-case name */
+  defs: Map<string, SegmentDef>;
+  /** loaded segments (extmem.c's dcss_list), by name */
+  loaded: Map<string, LoadedSegment>;
+  /** pfn ranges that ever got struct pages at segment load: they stay allocated after unload */
+  memmapRanges: Array<[number, number]>;
+  structPageSize: number;
+}
+
+// ---- options and helpers ------------------------------------------------------------------------
+
+const SIZE_RE = /^(0x[0-9a-f]+|\d+)([KMG]?)$/i;
+
+function parseSize(v: unknown, field: string): number {
+  if (typeof v === 'number') return v;
+  const m = typeof v === 'string' ? SIZE_RE.exec(v.trim()) : null;
+  if (!m) throw Object.assign(new Error(`bad size ${JSON.stringify(v)} (e.g. 16M, 0x20000000)`), { field });
+  const mult = { '': 1, K: 1024, M: 1024 * 1024, G: 1024 * 1024 * 1024 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Number(m[1]) * mult;
+}
+
+/**
+ * The DCSS directory: `archOptions.segments` as a list of `{ name, start, size, type }` or as a
+ * string "NAME:START:SIZE:TYPE,…" (e.g. "XIPIMG:0x20000000:16M:SR").
+ */
+export function parseSegments(v: unknown): SegmentDef[] {
+  if (v === undefined) return [];
+  const raw: Array<Record<string, unknown>> = typeof v === 'string'
+    ? v.split(',').filter((s) => s.trim()).map((s) => {
+      const [name, start, size, type] = s.split(':');
+      return { name, start, size, type };
+    })
+    : Array.isArray(v) ? (v as Array<Record<string, unknown>>) : [];
+  if (!Array.isArray(v) && typeof v !== 'string') throw Object.assign(new Error('segments must be a list of { name, start, size, type }'), { field: 'segments' });
+  return raw.map((r, i) => {
+    const field = `segments[${i}]`;
+    if (typeof r.name !== 'string' || !/^[A-Za-z0-9$#@_]{1,8}$/.test(r.name)) throw Object.assign(new Error('name must be 1–8 characters'), { field: `${field}.name` });
+    const type = String(r.type ?? '').toUpperCase();
+    if (!(type in SEG_TYPES) || type === 'EWEN') throw Object.assign(new Error(`type must be one of SW, EW, SR, ER, SN, EN, SC (not ${JSON.stringify(r.type)})`), { field: `${field}.type` });
+    const start = parseSize(r.start, `${field}.start`);
+    const size = parseSize(r.size, `${field}.size`);
+    if (start % PAGE_SIZE || size % PAGE_SIZE || size <= 0) throw Object.assign(new Error('start and size must be page aligned, size > 0'), { field });
+    return { name: r.name.toUpperCase(), start, size, type: type as SegTypeName };
+  });
+}
+
+/** 2.6.26 final keeps _PAGE_SPECIAL in _PAGE_CHG_MASK (138c9021ca6); `specialSurvivesMprotect: false` is the rc state. */
+function specialSurvivesMprotect(f: Features, o: ArchOptions): boolean {
+  if (o.pgsteSpecial === true) return true; // the bit lives in the PGSTE word: pte_modify never touches it
+  return typeof o.specialSurvivesMprotect === 'boolean' ? o.specialSurvivesMprotect : f.release >= 26;
+}
+
+function hasSpecial(f: Features, o: ArchOptions): boolean {
+  return f.release >= 26 || o.pgsteSpecial === true;
+}
+
+/**
+ * SPARSEMEM section size: 32 MiB (SECTION_SIZE_BITS 25) in 2.6.26 (SPM26), 256 MiB (28) for 64-bit
+ * in 2.6.32 (SPM32). The change is placed at 2.6.28 [UNVERIFIED switch release];
+ * `archOptions.sectionBits` overrides.
+ */
+export function sectionBits(f: Features, o: ArchOptions): number {
+  if (typeof o.sectionBits === 'number') return o.sectionBits;
+  return f.release >= 28 ? 28 : 25;
+}
+
+/**
+ * pfn_valid (§1.5): ≤2.6.25 "pfn < max_pfn and LRA succeeds" — the kernel 1:1 mapping decides, i.e.
+ * storage and loaded DCSS (PG24); ≥2.6.26 the sparsemem section has a memmap (SPM26).
+ */
+export function s390PfnValid(pfn: number, mem: MemoryModel, state?: unknown): boolean {
+  const st = state as S390State | undefined; // undefined at boot, before init: storage only
+  if (st && st.release <= 25) return pfn < st.maxPfn && mem.pfnValid(pfn);
+  return mem.pfnValid(pfn);
+}
+
+function mergeRange(ranges: Array<[number, number]>, s: number, e: number): void {
+  ranges.push([s, e]);
+  ranges.sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const r of ranges) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  ranges.splice(0, ranges.length, ...out);
+}
+
+function strArg(a: Record<string, unknown>, key: string): string {
+  const v = a[key];
+  if (typeof v !== 'string' || !v) throw new Error(`${key} must be a segment name`);
+  return v.toUpperCase();
+}
+
+const overlaps = (s1: number, e1: number, s2: number, e2: number): boolean => s1 < e2 && s2 < e1;
+
+// ---- segment_load / segment_unload / segment_modify_shared (EX24, EX26, EX32; VM20–VM26) ------
+
+/**
+ * segment_load(name, do_nonshared): returns the segment type (0..6) or -errno. Order of the checks:
+ * not z/VM → −ENOSYS; already loaded → same mode: ref_count+1 and the type, other mode → −EPERM;
+ * DIAG 0x64 query: unknown → −ENOENT; 2.6.32 with LOADSHRX: overlap with a loaded DCSS → −EBUSY;
+ * the kernel 1:1 mapping (add_shared_memory ≤2.6.25 / vmem_add_mapping ≥2.6.26): ≤2.6.24 the
+ * segment must end at or below max_pfn, 2.6.25+ below VMEM_MAX_PHYS → −ERANGE; overlap with a
+ * loaded segment → −ENOSPC; the "<NAME> (DCSS)" iomem resource conflicting with storage → −EBUSY.
+ */
+export function segmentLoad(k: Machine, st: S390State, name: string, shared: boolean): number {
+  if (!st.zvm) return -ENOSYS;
+  const seg = st.loaded.get(name);
+  if (seg) {
+    if (seg.shared === shared) {
+      seg.refCount++;
+      return SEG_TYPES[seg.def.type];
+    }
+    k.report(`extmem: segment ${name} already loaded in ${seg.shared ? 'shared' : 'exclusive'} mode (EPERM)`);
+    return -EPERM;
+  }
+  const def = st.defs.get(name);
+  if (!def) return -ENOENT; // DIAG 0x64 query: no such segment
+  const sPfn = def.start / PAGE_SIZE;
+  const ePfn = sPfn + def.size / PAGE_SIZE;
+  if (st.release >= 32 && st.loadshrx) {
+    for (const o of st.loaded.values()) {
+      if (overlaps(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) {
+        k.report(`extmem: segment ${name} overlaps loaded segment ${o.def.name} (LOADSHRX, EBUSY)`);
+        return -EBUSY;
+      }
+    }
+  }
+  // insert_memory_segment: the range checks, then the overlap check
+  if (st.release <= 24) {
+    if (ePfn > st.maxPfn) return -ERANGE; // VM20/VM24: must end below max_pfn
+  } else if (def.start + def.size > st.vmemMaxPhys) {
+    return -ERANGE; // VM25/VM26: VMEM_MAX_PHYS
+  }
+  for (const o of st.loaded.values()) if (overlaps(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) return -ENOSPC;
+  // request_resource("<NAME> (DCSS)") against "System RAM" and other claimed ranges [DERIVED]
+  for (const r of k.mem.regions) {
+    if (r.kind !== 'segment' && overlaps(sPfn, ePfn, r.startPfn, r.endPfn)) {
+      k.report(`extmem: segment ${name} conflicts with resource "${r.name}" (EBUSY)`);
+      return -EBUSY;
+    }
+  }
+  // ≤2.6.25: add_shared_memory maps it 1:1 and gives every pfn a PageReserved struct page with
+  // count 1; ≥2.6.26: vmem_add_mapping, the 1:1 mapping only (17f34580856)
+  const structPages = st.release <= 25;
+  const region = k.mem.addRegion({ name: `dcss:${name}`, start: def.start, size: def.size, kind: 'segment', structPages });
+  if (structPages) mergeRange(st.memmapRanges, sPfn, ePfn);
+  st.loaded.set(name, { def, refCount: 1, shared, region, structPages });
+  return SEG_TYPES[def.type];
+}
+
+/**
+ * segment_unload(name): not z/VM → nothing; unknown → an error printk; ref_count−1; at 0 the
+ * resource is released, the 1:1 mapping removed (vmem_remove_mapping / remove_shared_memory) and
+ * the segment purged. Struct pages created at load stay allocated (§2.20). Returns 0 (void in C).
+ */
+export function segmentUnload(k: Machine, st: S390State, name: string): number {
+  if (!st.zvm) return 0;
+  const seg = st.loaded.get(name);
+  if (!seg) {
+    k.report(`extmem: segment_unload: segment ${name} is not loaded`);
+    return 0;
+  }
+  if (--seg.refCount > 0) return 0;
+  k.mem.removeRegion(seg.region.name);
+  st.loaded.delete(name);
+  return 0;
+}
+
+/**
+ * segment_modify_shared(name, do_nonshared): not loaded → −EINVAL; already in that mode → 0;
+ * ref_count ≠ 1 → −EAGAIN; else purge and reload in the other mode → 0 (EX26).
+ */
+export function segmentModifyShared(k: Machine, st: S390State, name: string, shared: boolean): number {
+  const seg = st.loaded.get(name);
+  if (!seg) return -EINVAL;
+  if (seg.shared === shared) return 0;
+  if (seg.refCount !== 1) {
+    k.report(`extmem: segment ${name} has ${seg.refCount} users, cannot change the share mode (EAGAIN)`);
+    return -EAGAIN;
+  }
+  seg.shared = shared;
+  return 0;
+}
+
+/** Bytes of mem_map spent on DCSS struct pages (allocated at load, never freed; §2.20, §4.2). */
+export function segmentMemmapBytes(st: S390State): number {
+  let pages = 0;
+  for (const [s, e] of st.memmapRanges) pages += e - s;
+  return pages * st.structPageSize;
+}
+
+function sharedArg(a: Record<string, unknown>): boolean {
+  if (a.shared === undefined) return true; // do_nonshared = 0: SEGMENT_SHARED
+  if (typeof a.shared !== 'boolean') throw new Error('shared must be true or false');
+  return a.shared;
+}
+
+function pfnArg(a: Record<string, unknown>): number {
+  const v = typeof a.pfn === 'string' ? Number(a.pfn) : a.pfn;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new Error('pfn must be a non-negative integer');
+  return v;
+}
+
+// ---- the arch --------------------------------------------------------------------------------
+
+const TASK_SIZE = 2 ** 42; // 4 TiB: three levels; the on-demand upgrade to 4/5 levels (crst_table_upgrade, 2.6.25) is not modelled
+
+export const s390 = defineArch({
+  name: 's390',
+  wordBits: 64,
+  options: {
+    zvm: 'boolean',
+    segments: 'object',
+    maxPfn: 'number',
+    mem: 'number',
+    vmemMaxPhys: 'number',
+    loadshrx: 'boolean',
+    specialSurvivesMprotect: 'boolean',
+    pgsteSpecial: 'boolean',
+    sectionBits: 'number',
+  },
+  // ≤2.6.24: pgd 2048 (region third) × pmd 1024 (segment-table pairs) × pte 512 (two 256-entry
+  // hardware tables per 4 KiB page); 2.6.25+ (146e4b3c8b9, "1K/2K page table pages"): region third
+  // 2048 × segment 2048 × page table 256 (2 KiB, packed two per page).
+  levels: (f) => (f.release >= 25 ? [2048, 2048, 256] : [2048, 1024, 512]),
+  pteBytes: () => 8,
+  // region and segment table entries are 8 bytes (≤2.6.24 the pmd level holds segment-table *pairs*,
+  // 16 bytes per entry, which this single figure does not express)
+  dirEntryBytes: () => 8,
+  // the PGSTE what-if doubles every page table (the second half holds one word per pte, PS26)
+  pteTableBytes: (f, o) => (f.release >= 25 ? 2048 : 4096) * (o.pgsteSpecial === true ? 2 : 1),
+  taskSize: () => TASK_SIZE,
+  pteLayout: (f, o) => ({
+    pfnShift: 12,
+    none: _PAGE_TYPE_EMPTY,
+    // pte_present: valid (invalid bit clear) or the PROT_NONE type 0x401. One masked test covers the
+    // types the model creates: (pte ^ 0x400) & 0x401 ≠ 0 (swap/file types are never created here).
+    present: _PAGE_INVALID | _PAGE_SWT,
+    presentXor: _PAGE_INVALID,
+    hwPresent: _PAGE_INVALID,
+    // pte_write: the protect bit is clear
+    write: _PAGE_RO,
+    writeXor: _PAGE_RO,
+    // no dirty/referenced bit in the pte: the storage key holds them (pte_dirty/pte_young ≡ 0)
+    dirty: 0,
+    young: 0,
+    special: hasSpecial(f, o) ? _PAGE_SPECIAL : 0,
+    cache: 0,
+    // _PAGE_CHG_MASK = PAGE_MASK | _PAGE_SPECIAL only from 138c9021ca6 (2.6.26 final); before, pte_modify keeps the pfn alone
+    chgMask: specialSurvivesMprotect(f, o) && hasSpecial(f, o) ? _PAGE_SPECIAL : 0,
+    user: 0,
+  }),
+  hasPteSpecial: (f, o) => hasSpecial(f, o),
+  // __P000…__S111: PAGE_NONE, PAGE_RO, PAGE_RW (shared writable) and from 2.6.21 the EX_ types
+  protectionMap: (f) => {
+    const ex = f.release >= 21;
+    const map: number[] = [];
+    for (let i = 0; i < 16; i++) {
+      const read = (i & 1) !== 0;
+      const write = (i & 2) !== 0;
+      const exec = (i & 4) !== 0;
+      const shared = (i & 8) !== 0;
+      if (!read && !write && !exec) map.push(_PAGE_TYPE_NONE);
+      else if (exec && ex) map.push(write && shared ? _PAGE_TYPE_EX_RW : _PAGE_TYPE_EX_RO);
+      else map.push(write && shared ? _PAGE_TYPE_RW : _PAGE_TYPE_RO);
+    }
+    return map;
+  },
+  noncached: 0,
+  // §4.1: 56 bytes (s390x), 64 with the memcg pointer (2.6.25–2.6.27)
+  structPageSize: (f) => (f.memcg && f.release <= 27 ? 64 : 56),
+  memoryModel: (f, o) => (f.release <= 25 ? { kind: 'banks' } : { kind: 'sparse', sectionShift: sectionBits(f, o) - 12 }),
+  pfnValid: s390PfnValid,
+  bootMemory: (ram) => [{ name: 'storage', start: 0, size: ram, kind: 'ram', structPages: true }],
+  init: (k: Machine, o: ArchOptions): S390State => {
+    const ram = k.mem.regions.filter((r) => r.kind === 'ram').reduce((a, r) => Math.max(a, r.endPfn), 0);
+    let maxPfn = ram;
+    if (typeof o.mem === 'number') maxPfn = Math.floor(o.mem / PAGE_SIZE);
+    if (typeof o.maxPfn === 'number') maxPfn = o.maxPfn;
+    const defs = new Map<string, SegmentDef>();
+    for (const d of parseSegments(o.segments)) {
+      if (defs.has(d.name)) throw Object.assign(new Error(`segment ${d.name} defined twice`), { field: 'segments' });
+      defs.set(d.name, d);
+    }
+    const st: S390State = {
+      release: k.f.release,
+      zvm: o.zvm !== false,
+      maxPfn,
+      // VMEM_MAX_PHYS of s390x (include/asm-s390/pgtable.h, 2.6.26): min(VMALLOC_START, vmemmap room)
+      // rounded to 16 MiB = 0x3c000000000 [DERIVED from the formula]
+      vmemMaxPhys: typeof o.vmemMaxPhys === 'number' ? o.vmemMaxPhys : 0x3c000000000,
+      loadshrx: o.loadshrx !== false,
+      defs,
+      loaded: new Map(),
+      memmapRanges: [],
+      structPageSize: k.arch.structPageSize,
+    };
+    return st;
+  },
+  operations: {
+    segment_load: (k, st, a) => segmentLoad(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
+    segment_unload: (k, st, a) => segmentUnload(k, st as S390State, strArg(a, 'name')),
+    segment_modify_shared: (k, st, a) => segmentModifyShared(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
+    /** segment_type(name) (EX26): the type of a loaded segment, else −ENOENT… here: and the mem_map bytes are reported */
+    segment_info: (k, st, a) => {
+      const s = st as S390State;
+      const bytes = segmentMemmapBytes(s);
+      k.report(`dcss mem_map: ${bytes} bytes of struct pages allocated for segments (${s.memmapRanges.reduce((n, [x, y]) => n + y - x, 0)} pages × ${s.structPageSize} B)`);
+      if (a.name === undefined) return bytes;
+      const seg = s.loaded.get(strArg(a, 'name'));
+      if (!seg) return -ENOENT;
+      k.report(`segment ${seg.def.name}: type ${seg.def.type} (${SEG_TYPES[seg.def.type]}), ${seg.shared ? 'shared' : 'exclusive'}, ref_count ${seg.refCount}, pfns 0x${seg.region.startPfn.toString(16)}-0x${(seg.region.endPfn - 1).toString(16)}, ${seg.structPages ? 'with' : 'without'} struct pages`);
+      return SEG_TYPES[seg.def.type];
+    },
+    /** pfn_valid(pfn) as this release decides it at this moment: ret 1 or 0 */
+    pfn_valid: (k, _st, a) => (k.pfnValid(pfnArg(a)) ? 1 : 0),
+  },
+  // no lockless get_user_pages_fast on s390 in this range (UT27, UT32)
+  gupFast: () => undefined,
+});
+
+export default s390;

@@ -1,0 +1,213 @@
+// /dev/mem and /dev/kmem (drivers/char/mem.c; reference §2.19, worked scenarios B1–B10): mmap_mem
+// checks the physical range (valid_mmap_phys_addr_range, STRICT_DEVMEM's devmem_is_allowed,
+// phys_mem_access_prot_allowed), picks the cache attribute (phys_mem_access_prot), sets the
+// release's mmap_mem_ops and remap_pfn_range()s the whole vma with the vma's own protection.
+// Everything after that — COW of a private mapping by copy from the user address, the linearity
+// rule, gup refusing VM_IO|VM_PFNMAP, gup_fast's divergence, mlock — is the core's fault path.
+
+import {
+  defineDriver, remapPfnRange, zapVmaPtes,
+  EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE,
+  type Driver, type Machine, type Vma, type VmOperations,
+} from '@mixedmap/core';
+
+export interface ExclusiveRange {
+  start: number;
+  size: number;
+}
+
+export interface DevmemSettings {
+  /** CONFIG_NONPROMISC_DEVMEM (2.6.26) / CONFIG_STRICT_DEVMEM (2.6.27+); x86 only; default false */
+  strict?: boolean;
+  /** IORESOURCE_EXCLUSIVE iomem ranges (2.6.29+ devmem_is_allowed refuses them): region names or { start, size } */
+  exclusive?: Array<string | ExclusiveRange>;
+  /** also provide /dev/kmem; default true */
+  kmem?: boolean;
+  /** PAGE_OFFSET for /dev/kmem offsets (kernel virtual = physical + PAGE_OFFSET); default 0xC0000000 (x86-32 3G/1G) */
+  pageOffset?: number;
+  /** cache attribute for a mapping: 'auto' (uncached_access: noncached above the end of RAM), 'cached', 'uncached' (O_SYNC) */
+  cache?: 'auto' | 'cached' | 'uncached';
+}
+
+interface State {
+  strict: boolean;
+  /** exclusive ranges as [startPfn, endPfn) */
+  exclusive: Array<[number, number]>;
+  pageOffset: number;
+  cache: 'auto' | 'cached' | 'uncached';
+}
+
+/** page_is_ram(): the pfn lies in a RAM region of the machine. */
+function pageIsRam(k: Machine, pfn: number): boolean {
+  return k.mem.regionOf(pfn)?.kind === 'ram';
+}
+
+/**
+ * x86 devmem_is_allowed(pagenr) (XI28, XI29, XI30): the first MiB is always allowed; from 2.6.29
+ * (e8de1481fd7) a page in an exclusive iomem region is refused; otherwise allowed iff not RAM.
+ */
+export function devmemIsAllowed(k: Machine, st: State, pfn: number): boolean {
+  if (pfn <= 256) return true;
+  if (k.f.release >= 29 && st.exclusive.some(([s, e]) => pfn >= s && pfn < e)) return false;
+  return !pageIsRam(k, pfn);
+}
+
+/** range_is_allowed (2.6.26+): every page must pass devmem_is_allowed when the option is on. */
+function rangeIsAllowed(k: Machine, st: State, pfn: number, size: number): boolean {
+  if (!st.strict) return true;
+  for (let i = 0; i < size / PAGE_SIZE; i++) if (!devmemIsAllowed(k, st, pfn + i)) return false;
+  return true;
+}
+
+/** The generic valid_mmap_phys_addr_range returns 1; the model refuses only ranges past a 52-bit physical address space. */
+function validMmapPhysAddrRange(pfn: number, size: number): boolean {
+  return pfn >= 0 && (pfn + size / PAGE_SIZE) * PAGE_SIZE <= 2 ** 52;
+}
+
+/** phys_mem_access_prot / uncached_access: noncached for O_SYNC, or for addresses above the end of RAM ('auto'). */
+function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): number {
+  let nc = st.cache === 'uncached';
+  if (st.cache === 'auto') {
+    const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
+    nc = pfn >= ramEnd; // addr >= __pa(high_memory)
+  }
+  return nc ? prot | k.arch.noncached : prot;
+}
+
+/**
+ * generic_access_phys (2.6.27+, HAVE_IOREMAP_PROT): follow_phys() on the pte (present; writable
+ * for a write), ioremap_prot with its protection, copy. Returns bytes or -EINVAL.
+ */
+function genericAccessPhys(vma: Vma, address: number, len: number, write: boolean, k: Machine): number {
+  const pt = vma.mm.pt;
+  const vpn = Math.floor(address / PAGE_SIZE);
+  if (!pt.lookup(vpn)) return -EINVAL;
+  const lo = pt.tbl[pt.slot]!;
+  const hi = pt.tbl[pt.slot + 1]!;
+  if (k.pte.isNone(lo, hi) || !k.pte.present(lo)) return -EINVAL;
+  if (write && !k.pte.write(lo)) return -EINVAL;
+  const pfn = k.pte.pfn(lo, hi);
+  const n = Math.min(len, PAGE_SIZE - (address % PAGE_SIZE));
+  if (write) k.mem.writeNew(pfn);
+  else k.mem.readGen(pfn);
+  return n;
+}
+
+/** mmap_mem_open/close: the arch's map_devmem/unmap_devmem hooks (weak no-ops; PAT bookkeeping on x86). */
+const mmapMemOpen = (): void => {};
+const mmapMemClose = (): void => {};
+
+/** mmap_mem_ops by release (DM20/DM25 none, DM26 {open, close}, DM27/DM29 + access, DM30/DM32 access only). */
+export function mmapMemOps(k: Machine): VmOperations | null {
+  const r = k.f.release;
+  const access = r >= 27 && k.arch.name === 'x86'; // HAVE_IOREMAP_PROT: x86 in this range
+  if (r <= 25) return null;
+  if (r <= 29) return access ? OPS_OPEN_CLOSE_ACCESS : OPS_OPEN_CLOSE;
+  return access ? OPS_ACCESS : null;
+}
+const OPS_OPEN_CLOSE: VmOperations = { name: 'mmap_mem_ops', open: mmapMemOpen, close: mmapMemClose };
+const OPS_OPEN_CLOSE_ACCESS: VmOperations = { name: 'mmap_mem_ops', open: mmapMemOpen, close: mmapMemClose, access: genericAccessPhys };
+const OPS_ACCESS: VmOperations = { name: 'mmap_mem_ops', access: genericAccessPhys };
+
+/** mmap_mem: the physical address is the file offset (vm_pgoff). */
+function mmapMem(k: Machine, st: State, vma: Vma, pfn: number): number {
+  const size = vma.end - vma.start;
+  if (!validMmapPhysAddrRange(pfn, size)) return -EINVAL;
+  // private_mapping_ok: always true with an MMU
+  if (k.f.release >= 26 && !rangeIsAllowed(k, st, pfn, size)) return -EPERM;
+  // phys_mem_access_prot_allowed: no PAT conflicts are modelled
+  vma.pageProt = physMemAccessProt(k, st, pfn, vma.pageProt);
+  vma.ops = mmapMemOps(k);
+  // remap_pfn_range over the whole vma with vma->vm_page_prot; failure → -EAGAIN (2.6.26–29 also unmap_devmem)
+  if (remapPfnRange(k, vma, vma.start, pfn, size, vma.pageProt) < 0) return -EAGAIN;
+  return 0;
+}
+
+function parseExclusive(k: Machine, list: DevmemSettings['exclusive']): Array<[number, number]> {
+  return (list ?? []).map((e, i) => {
+    if (typeof e === 'string') {
+      const r = k.mem.region(e);
+      if (!r) throw Object.assign(new Error(`exclusive[${i}]: no memory region named "${e}" (regions: ${k.mem.regions.map((x) => x.name).join(', ')})`), { field: `exclusive[${i}]` });
+      return [r.startPfn, r.endPfn] as [number, number];
+    }
+    return [Math.floor(e.start / PAGE_SIZE), Math.ceil((e.start + e.size) / PAGE_SIZE)] as [number, number];
+  });
+}
+
+function vmaAt(k: Machine, a: Record<string, unknown>): Vma {
+  const task = a.task as Parameters<Machine['findVmaOf']>[0] | undefined;
+  if (!task || typeof a.addr !== 'number') throw new Error('needs a task and an addr inside a /dev/mem mapping');
+  const vma = k.findVmaOf(task, a.addr);
+  if (!vma || vma.file?.inode.driver.name !== 'devmem') throw new Error(`no /dev/mem mapping at 0x${a.addr.toString(16)}`);
+  return vma;
+}
+
+export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings, State>({
+  name: 'devmem',
+  paths: (s) => (s.kmem === false ? ['/dev/mem'] : ['/dev/mem', '/dev/kmem']),
+  validate(s) {
+    const out = [];
+    if (s.strict !== undefined && typeof s.strict !== 'boolean') out.push({ field: 'strict', message: 'strict must be true or false (CONFIG_STRICT_DEVMEM)' });
+    if (s.kmem !== undefined && typeof s.kmem !== 'boolean') out.push({ field: 'kmem', message: 'kmem must be true or false' });
+    if (s.cache !== undefined && !['auto', 'cached', 'uncached'].includes(s.cache)) out.push({ field: 'cache', message: 'cache must be auto, cached or uncached' });
+    if (s.pageOffset !== undefined && (!Number.isInteger(s.pageOffset) || s.pageOffset < 0 || s.pageOffset % PAGE_SIZE !== 0)) {
+      out.push({ field: 'pageOffset', message: 'pageOffset must be a page-aligned non-negative integer' });
+    }
+    if (s.exclusive !== undefined) {
+      if (!Array.isArray(s.exclusive)) out.push({ field: 'exclusive', message: 'exclusive must be a list of region names or { start, size }' });
+      else {
+        s.exclusive.forEach((e, i) => {
+          if (typeof e === 'string') return;
+          if (!e || typeof e !== 'object' || !Number.isInteger(e.start) || !Number.isInteger(e.size) || e.start < 0 || e.size <= 0) {
+            out.push({ field: `exclusive[${i}]`, message: 'an exclusive range is a region name or { start, size } in bytes' });
+          }
+        });
+      }
+    }
+    return out;
+  },
+  init(k, s) {
+    const strict = s.strict ?? false;
+    if (strict && k.f.release < 26) {
+      throw Object.assign(new Error(`strict: CONFIG_NONPROMISC_DEVMEM/STRICT_DEVMEM do not exist before 2.6.26 (this is 2.6.${k.f.release})`), { field: 'strict' });
+    }
+    if (strict && k.arch.name !== 'x86') {
+      throw Object.assign(new Error(`strict: devmem_is_allowed is x86-only in 2.6.19–2.6.32 (arch ${k.arch.name} has no STRICT_DEVMEM)`), { field: 'strict' });
+    }
+    const st: State = { strict, exclusive: parseExclusive(k, s.exclusive), pageOffset: s.pageOffset ?? 0xc0000000, cache: s.cache ?? 'auto' };
+    for (const path of devmem.paths(s)) k.newInode(devmem as never, path, 2 ** 52, { kmem: path === '/dev/kmem' });
+    return st;
+  },
+  lookup: () => -ENOENT,
+  mmap(k, st, file, vma) {
+    if ((file.inode.data as { kmem: boolean }).kmem) {
+      // mmap_kmem: a kernel virtual offset → pfn; -EIO if it has no struct page; then mmap_mem
+      const pfn = vma.pgoff - st.pageOffset / PAGE_SIZE;
+      if (pfn < 0 || !k.pfnValid(pfn)) return -EIO;
+      vma.pgoff = pfn;
+      return mmapMem(k, st, vma, pfn);
+    }
+    return mmapMem(k, st, vma, vma.pgoff);
+  },
+  operations: {
+    /** devmem_is_allowed(pfn) under the machine's settings: 1 or 0 (strict off: always 1) */
+    is_allowed: (k, st, a) => (k.f.release < 26 || !st.strict || devmemIsAllowed(k, st, Number(a.pfn)) ? 1 : 0),
+    /**
+     * Model-only allocator steering (B8's premise "suppose the allocator returns R"): the next page
+     * allocation returns this free pfn. ret 0, or -EINVAL if the pfn is not free.
+     */
+    steer_alloc: (k, _st, a) => (k.mem.preferNext(Number(a.pfn)) ? 0 : -EINVAL),
+    /**
+     * What a driver does when it calls remap_pfn_range(vma, addr, pfn, size, vm_page_prot) on a
+     * /dev/mem vma again (B6: part of a private vma → -EINVAL; B7: over present ptes → BUG).
+     */
+    remap_pfn_range: (k, _st, a) => {
+      const vma = vmaAt(k, a);
+      return remapPfnRange(k, vma, Number(a.addr), Number(a.pfn), a.size === undefined ? PAGE_SIZE : Number(a.size), vma.pageProt);
+    },
+    /** zap_vma_ptes (2.6.27+): a driver clears part of its VM_PFNMAP vma; 0 or -1 */
+    zap_vma_ptes: (k, _st, a) => zapVmaPtes(k, vmaAt(k, a), Number(a.addr), a.size === undefined ? PAGE_SIZE : Number(a.size)),
+  },
+});
+
+export default devmem;

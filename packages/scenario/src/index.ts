@@ -1,0 +1,17 @@
+// @mixedmap/scenario — the scenario format, its validator and JSON Schema, and the runner.
+export { ScenarioError, isScenarioError, formatProblem, Locations, type ScenarioProblem, type Loc } from './errors.js';
+export {
+  SCENARIO_SCHEMA, STEP_SCHEMA, MACHINE_SCHEMA, PTE_EXPECT, STEP_OPS, PROT_NAMES, MAP_FLAG_NAMES, FOLL_FLAG_NAMES,
+  scenarioJsonSchema,
+} from './format.js';
+export {
+  toJsonSchema, parseAddress, parseSize, parseHex, parseDelta, type Schema, type Field, type AddrExpr, type Delta,
+} from './schema-dsl.js';
+export { parseAndValidate, type ValidationResult } from './validate.js';
+export { parseScenario, loadScenario, ARCH_SHORT_NAMES, DRIVER_SHORT_NAMES, type LoadedScenario, type LoadOptions } from './load.js';
+export { resolvePlugins, type ResolvedPlugins, type PluginImporter } from './resolve.js';
+export {
+  runScenario, startRun, runStep, finishRun, buildMachine, findStep, handlerChain, hexPfn, PROT_BITS, MAP_BITS, FOLL_BITS,
+  type ScenarioResult, type StepResult, type Observation, type Check, type RunOptions, type RunState, type PageObservation,
+} from './runner.js';
+export type * from './types.js';

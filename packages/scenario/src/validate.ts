@@ -1,0 +1,251 @@
+// Checks a YAML document against a Schema, walking the YAML nodes (not the plain JS value) so that
+// every problem carries the line and column of the offending node. Produces the converted value
+// (sizes and hex strings become numbers, addresses become AddrExpr, deltas become Delta).
+
+import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import {
+  type Schema, type Field, describe, parseSize, parseHex, parseAddress, parseDelta,
+} from './schema-dsl.js';
+import { Locations, joinPath, type ScenarioProblem } from './errors.js';
+
+export interface ValidationResult {
+  value: unknown;
+  problems: ScenarioProblem[];
+  locs: Locations;
+}
+
+type AnyNode = Node | null | undefined;
+
+class Walker {
+  readonly problems: ScenarioProblem[] = [];
+
+  constructor(
+    readonly doc: Document,
+    readonly lc: LineCounter,
+    readonly locs: Locations,
+  ) {}
+
+  loc(node: AnyNode): { line: number; column: number } {
+    const off = node && (node as { range?: [number, number, number] }).range ? (node as { range: [number, number, number] }).range[0] : 0;
+    const p = this.lc.linePos(off);
+    return { line: p.line, column: p.col };
+  }
+
+  fail(node: AnyNode, path: string, message: string): undefined {
+    const { line, column } = this.loc(node);
+    this.problems.push({ file: this.locs.file, line, column, field: path, message });
+    return undefined;
+  }
+
+  deref(node: AnyNode): AnyNode {
+    let n = node;
+    for (let i = 0; i < 100 && n && isAlias(n); i++) n = n.resolve(this.doc) as AnyNode;
+    return n;
+  }
+
+  /** Validates node against s; returns the converted value, or undefined after reporting a problem. */
+  walk(s: Schema, raw: AnyNode, path: string): unknown {
+    const node = this.deref(raw);
+    this.locs.set(path, this.loc(node ?? raw));
+    const scalar = node && isScalar(node) ? node.value : undefined;
+    const isScalarNode = !node || isScalar(node);
+    const got = (): string => {
+      if (!node) return 'nothing';
+      if (isMap(node)) return 'a mapping';
+      if (isSeq(node)) return 'a list';
+      if (scalar === null) return 'null';
+      return `${typeof scalar} ${JSON.stringify(scalar)}`;
+    };
+    const expected = (): undefined => this.fail(node ?? raw, path, `expected ${describe(s)}, got ${got()}`);
+
+    switch (s.kind) {
+      case 'named':
+        return this.walk(s.schema, raw, path);
+      case 'any':
+        return node ? node.toJSON() : null;
+      case 'null':
+        return isScalarNode && (scalar === null || !node) ? null : expected();
+      case 'boolean':
+        return isScalarNode && typeof scalar === 'boolean' ? scalar : expected();
+      case 'number': {
+        if (!isScalarNode || typeof scalar !== 'number') return expected();
+        if (s.integer && !Number.isInteger(scalar)) return expected();
+        if (s.minimum !== undefined && scalar < s.minimum) return this.fail(node, path, `must be at least ${s.minimum}, got ${scalar}`);
+        return scalar;
+      }
+      case 'string': {
+        if (isScalarNode && node && (typeof scalar === 'number' || typeof scalar === 'boolean')) {
+          const src = (node as { source?: string }).source ?? String(scalar);
+          return this.fail(node, path, `expected ${describe(s)}, got ${typeof scalar} ${src} (quote it: "${src}")`);
+        }
+        if (!isScalarNode || typeof scalar !== 'string') return expected();
+        if (s.enum && !s.enum.includes(scalar)) return this.fail(node, path, `unknown value "${scalar}" (expected one of: ${s.enum.join(', ')})`);
+        if (s.pattern && !new RegExp(s.pattern).test(scalar)) return this.fail(node, path, `"${scalar}" is not ${describe(s)}`);
+        return scalar;
+      }
+      case 'size': {
+        const v = isScalarNode ? parseSize(scalar) : undefined;
+        return v === undefined ? expected() : v;
+      }
+      case 'hex': {
+        const v = isScalarNode ? parseHex(scalar) : undefined;
+        return v === undefined ? expected() : v;
+      }
+      case 'address': {
+        const v = isScalarNode ? parseAddress(scalar) : undefined;
+        return v === undefined ? expected() : v;
+      }
+      case 'delta': {
+        const v = isScalarNode ? parseDelta(scalar) : undefined;
+        return v === undefined ? expected() : v;
+      }
+      case 'list': {
+        if (!node || !isSeq(node)) return expected();
+        if (s.minItems && node.items.length < s.minItems) return this.fail(node, path, `needs at least ${s.minItems} item${s.minItems > 1 ? 's' : ''}`);
+        return node.items.map((item, i) => this.walk(s.items, item as AnyNode, joinPath(path, i)));
+      }
+      case 'map': {
+        if (!node || !isMap(node)) return expected();
+        const out: Record<string, unknown> = {};
+        for (const pair of node.items) {
+          const key = this.deref(pair.key as AnyNode);
+          const k = key && isScalar(key) ? key.value : undefined;
+          const kp = joinPath(path, String(k));
+          if (typeof k !== 'string' && typeof k !== 'number') {
+            this.fail(key, path, 'keys must be plain strings');
+            continue;
+          }
+          if (s.keys === 'address' && !parseAddress(k)) {
+            this.fail(key, kp, `key "${k}" is not an address (a number, 0x…, SYM, SYM+0x1000, SYM+3p, or task:SYM…)`);
+            continue;
+          }
+          out[String(k)] = this.walk(s.values, pair.value as AnyNode, kp);
+        }
+        return out;
+      }
+      case 'object':
+        if (!node || !isMap(node)) return expected();
+        return this.fields(node, path, s.fields, s.additional);
+      case 'tagged': {
+        if (!node || !isMap(node)) return expected();
+        const tagPair = node.items.find((p) => isPair(p) && isScalar(this.deref(p.key as AnyNode)) && (this.deref(p.key as AnyNode) as { value: unknown }).value === s.tag);
+        const tagPath = joinPath(path, s.tag);
+        if (!tagPair) return this.fail(node, tagPath, `missing required field "${s.tag}"`);
+        const tagNode = this.deref(tagPair.value as AnyNode);
+        const tag = tagNode && isScalar(tagNode) ? tagNode.value : undefined;
+        if (typeof tag !== 'string') {
+          this.locs.set(tagPath, this.loc(tagNode ?? node));
+          return this.fail(tagNode ?? node, tagPath, `expected a string, got ${tagNode ? JSON.stringify(tagNode.toJSON()) : 'nothing'}`);
+        }
+        const variant = Object.prototype.hasOwnProperty.call(s.variants, tag) ? s.variants[tag] : undefined;
+        if (variant) return this.fields(node, path, { ...s.common, ...variant.fields });
+        if (s.fallback && new RegExp(s.fallback.pattern).test(tag)) return this.fields(node, path, { ...s.common, ...s.fallback.fields }, s.fallback.additional);
+        this.locs.set(tagPath, this.loc(tagNode));
+        const near = closest(tag, Object.keys(s.variants));
+        return this.fail(tagNode, tagPath, `unknown ${s.tag} "${tag}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${Object.keys(s.variants).join(', ')}${s.fallback ? `, or ${s.fallback.patternHint}` : ''})`);
+      }
+      case 'oneOf': {
+        // Pick the alternative by the node's shape so that nested problems are reported precisely.
+        const shape = !node ? 'scalar' : isMap(node) ? 'map' : isSeq(node) ? 'seq' : 'scalar';
+        const kindOf = (o: Schema): Schema['kind'] => (o.kind === 'named' ? kindOf(o.schema) : o.kind);
+        const fits = (o: Schema): boolean =>
+          shape === 'map' ? ['object', 'map', 'tagged', 'any'].includes(kindOf(o)) : shape === 'seq' ? ['list', 'any'].includes(kindOf(o)) : !['object', 'map', 'tagged', 'list'].includes(kindOf(o));
+        const candidates = s.options.filter(fits);
+        if (candidates.length === 0) return expected();
+        if (candidates.length === 1 && shape !== 'scalar') return this.walk(candidates[0]!, node, path);
+        for (const c of candidates) {
+          const trial = new Walker(this.doc, this.lc, new Locations(this.locs.file));
+          const v = trial.walk(c, node, path);
+          if (trial.problems.length === 0) return this.walk(c, node, path) ?? v;
+        }
+        return expected();
+      }
+    }
+  }
+
+  fields(node: import('yaml').YAMLMap, path: string, fields: Record<string, Field>, additional?: Schema): Record<string, unknown> | undefined {
+    const out: Record<string, unknown> = {};
+    const seen = new Set<string>();
+    let ok = true;
+    for (const pair of node.items) {
+      const key = this.deref(pair.key as AnyNode);
+      const k = key && isScalar(key) ? key.value : undefined;
+      if (typeof k !== 'string') {
+        this.fail(key ?? node, path, 'field names must be plain strings');
+        ok = false;
+        continue;
+      }
+      const fp = joinPath(path, k);
+      seen.add(k);
+      const f = Object.prototype.hasOwnProperty.call(fields, k) ? fields[k] : undefined;
+      if (!f && !additional) {
+        this.locs.set(fp, this.loc(key));
+        const known = Object.keys(fields);
+        const near = closest(k, known);
+        this.fail(key, fp, `unknown field "${k}"${near ? ` (did you mean "${near}"?)` : ''} (known: ${known.join(', ')})`);
+        ok = false;
+        continue;
+      }
+      const before = this.problems.length;
+      const v = this.walk(f ? f.schema : additional!, pair.value as AnyNode, fp);
+      if (this.problems.length > before) ok = false;
+      else out[k] = v;
+    }
+    for (const [k, f] of Object.entries(fields)) {
+      if (f.required && !seen.has(k)) {
+        this.fail(node, joinPath(path, k), `missing required field "${k}"`);
+        ok = false;
+      }
+    }
+    return ok ? out : undefined;
+  }
+}
+
+/** Edit distance ≤ 2 suggestion. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = levenshtein(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+/** Parses YAML text and validates it against a schema. */
+export function parseAndValidate(text: string, file: string, schema: Schema): ValidationResult {
+  const lc = new LineCounter();
+  const locs = new Locations(file);
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, keepSourceTokens: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((e) => {
+      const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+    });
+    return { value: undefined, problems, locs };
+  }
+  const w = new Walker(doc, lc, locs);
+  const contents = doc.contents as AnyNode;
+  if (!contents || (isScalar(contents) && contents.value === null)) {
+    return { value: undefined, problems: [{ file, line: 1, column: 1, field: '', message: 'the file is empty (expected a scenario mapping)' }], locs };
+  }
+  const value = w.walk(schema, contents, '');
+  return { value, problems: w.problems, locs };
+}
