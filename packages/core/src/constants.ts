@@ -103,6 +103,7 @@ export const EEXIST = 17;
 export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENOSPC = 28;
+export const EROFS = 30;
 export const ERANGE = 34;
 export const ENOSYS = 38;
 export const ENODATA = 61;
@@ -110,7 +111,7 @@ export const ENODATA = 61;
 export const ERRNO_NAMES: Record<number, string> = {
   [EPERM]: 'EPERM', [ENOENT]: 'ENOENT', [EIO]: 'EIO', [ENOMEM]: 'ENOMEM', [EAGAIN]: 'EAGAIN',
   [EACCES]: 'EACCES', [EFAULT]: 'EFAULT', [EBUSY]: 'EBUSY', [EEXIST]: 'EEXIST', [ENODEV]: 'ENODEV', [EINVAL]: 'EINVAL',
-  [ENOSPC]: 'ENOSPC', [ERANGE]: 'ERANGE', [ENOSYS]: 'ENOSYS', [ENODATA]: 'ENODATA',
+  [ENOSPC]: 'ENOSPC', [EROFS]: 'EROFS', [ERANGE]: 'ERANGE', [ENOSYS]: 'ENOSYS', [ENODATA]: 'ENODATA',
 };
 
 export function errnoName(err: number): string {

@@ -15,6 +15,7 @@ export {
   FOLLOW_NULL, FOLLOW_EFAULT,
 } from './memory.js';
 export { getUserPages, getUserPagesFast } from './gup.js';
+export { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 export { findVma, vmGetPageProt, vmaWantsWritenotify, splitVma, type MmapArgs } from './mmap.js';
 export { findOrCreatePage, findGetPage, unmapMappingRange, truncateInodePages } from './filemap.js';
 export { checkInvariants, findLeaks } from './debug.js';

@@ -4,7 +4,7 @@
 
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
-  VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, errnoName, vmFlagNames,
+  VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
 import { validateDriver, DriverError, type Driver } from './driver.js';
@@ -108,6 +108,8 @@ export class Machine {
   /** unlinked inodes still mapped (shared anonymous memory) */
   readonly anonInodes = new Set<Inode>();
   onTrace?: (ev: TraceEvent) => void;
+  /** fault injection: page-table pages that may still be allocated (Infinity = no limit) */
+  pageTableAllocLimit = Infinity;
   /** the arch's run-time state (ArchSpec.init) */
   archState: unknown;
 
@@ -352,7 +354,7 @@ export class Machine {
 
   private newMm(): Mm {
     const mm: Mm = {
-      id: this.nextId(), vmas: [], pt: new PageTables(this.arch.levels, this.pte.none), fileRss: 0, anonRss: 0, lockedVm: 0,
+      id: this.nextId(), vmas: [], pt: new PageTables(this.arch.levels, this.pte.none, () => this.pageTableAllocLimit-- > 0), fileRss: 0, anonRss: 0, lockedVm: 0,
       mmapSemReaders: 0, mmapSemWriter: 0, ptlHolder: 0, users: 1, mmapBase: 0x40000000,
     };
     this.mms.push(mm);
@@ -396,6 +398,7 @@ export class Machine {
         inode = got;
         if (opts.size !== undefined && d.driver.truncate) d.driver.truncate(this, d.state, inode, opts.size);
       }
+      if ((opts.write ?? true) && inode.readOnlyFs) return { ret: -EROFS };
       file = { inode, readable: true, writable: opts.write ?? true };
       inode.refs++;
       return { ret: 0 };

@@ -24,7 +24,11 @@ export class PageTables {
   private cacheKey = -1;
   private cacheTbl: Uint32Array = EMPTY;
 
-  constructor(levels: readonly number[], private readonly noneLo: number) {
+  /**
+   * @param canAlloc asked before a new table is allocated; false makes the walk fail (the fault
+   *   path then returns VM_FAULT_OOM, the insert functions -ENOMEM) — fault injection for tests
+   */
+  constructor(levels: readonly number[], private readonly noneLo: number, private readonly canAlloc: () => boolean = () => true) {
     this.entries = [...levels];
     this.leafEntries = levels[levels.length - 1]!;
     this.span = levels.map((_, i) => levels.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -62,6 +66,7 @@ export class PageTables {
       const i = Math.floor(vpn * this.spanInv[level]!) & (this.entries[level]! - 1);
       let next = dir[i];
       if (next === undefined) {
+        if (!this.canAlloc()) return false;
         if (level === last - 1) {
           const t = new Uint32Array(this.leafEntries * 2);
           if (this.noneLo !== 0) for (let k = 0; k < t.length; k += 2) t[k] = this.noneLo;

@@ -158,6 +158,27 @@ describe('vm_insert_pfn / vm_insert_mixed', () => {
   });
 });
 
+describe('page-table allocation failure (fault injection)', () => {
+  test('handle_mm_fault returns VM_FAULT_OOM; A14: mspec-style ->fault ignores vm_insert_pfn -ENOMEM, the access refaults', () => {
+    const k = machine('2.6.27', { dev: { mode: 'insert-pfn' } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 1, RW, MAP_SHARED);
+    k.pageTableAllocLimit = 0;
+    const r = k.access(p.threads[0]!, a, false);
+    expect(r.outcome).toBe('OOM');
+    expect(r.faults[0]!.result).toBe('OOM');
+    const q = k.spawn('q');
+    const b = mapFile(k, q, '/dev/testdev', 1, RW, MAP_SHARED);
+    k.pageTableAllocLimit = Infinity;
+    clean(k.access(q.threads[0]!, b, false)); // tables exist now
+    const vma = k.findVmaOf(q, b)!;
+    k.pageTableAllocLimit = 0;
+    expect(vmInsertPfn(k, vma, b + 8 * 512 * PS, DEV_PFN)).toBe(-14); // outside the vma first
+    vma.end = b + 1024 * PS;
+    expect(vmInsertPfn(k, vma, b + 600 * PS, DEV_PFN)).toBe(-12); // a new pte table is needed: -ENOMEM
+  });
+});
+
 describe('remap_pfn_range and the linearity rule (B1–B5)', () => {
   test('B3 2.6.26: private COW of a raw pte; vm_normal_page tells the copy apart by linearity', () => {
     const k = machine('2.6.26', { dev: { mode: 'remap', allowPrivate: true } });
