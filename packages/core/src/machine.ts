@@ -4,12 +4,12 @@
 
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
-  VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
+  VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, VM_FAULT_WINDOW, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
 import { validateDriver, DriverError, type Driver } from './driver.js';
-import { FaultCtx, FN, FN_NAMES } from './fault_ctx.js';
-import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, followPage, handleMmFault, vmNormalPage } from './memory.js';
+import { FaultCtx, FN, FN_NAMES, WINDOW_NAMES } from './fault_ctx.js';
+import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, handleMmFault, vmNormalPage } from './memory.js';
 import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
 import { doMlock } from './mlock.js';
 import { doMmap, doMunmap, doMprotect, exitMmap, findVma, type MmapArgs } from './mmap.js';
@@ -120,6 +120,7 @@ export class Machine {
   private reportBuf: string[] = [];
   private faultBuf: FaultRecord[] = [];
   private quiet = 0;
+  private readonly stepping = new Map<Thread, { addr: number; write: boolean; attempts: number; inFault: boolean; result: OpResult | null; faults: FaultRecord[]; reports: string[] }>();
 
   constructor(cfg: MachineConfig) {
     try {
@@ -467,44 +468,113 @@ export class Machine {
     });
   }
 
-  /** A user load or store: the arch fault handler (x86 do_page_fault) and the retried access. */
+  /**
+   * A user load or store: the arch fault handler (x86 do_page_fault) and the retried access. It
+   * runs the stepping API below to completion, so `mixedmap run` and the explorer share one path.
+   */
   access(t: Thread, addr: number, write: boolean): OpResult {
+    this.beginAccess(t, addr, write);
+    while (!this.stepAccess(t));
+    const r = this.accessResult(t);
+    if (this.debug) {
+      const v = this.checkInvariants();
+      if (v.length) r.violations = v;
+    }
+    return r;
+  }
+
+  // ---- the explorer's stepping API: a user access advanced window by window -------------------
+
+  /**
+   * Starts a user access that `stepAccess` advances one atomic piece at a time: each call runs
+   * until the fault path opens its next lock window (returns false) or the access ends (true).
+   * The same fault code as `access()` runs; only the scheduling differs.
+   */
+  beginAccess(t: Thread, addr: number, write: boolean): void {
     this.live(t.task);
+    t.task.mm!.mmapSemReaders++; // the fault holds mmap_sem for read until the access ends
+    this.stepping.set(t, { addr, write, attempts: 0, inFault: false, result: null, faults: [], reports: [] });
+  }
+
+  /** Whether the thread's access is inside a fault, stopped at a named window (its name), or null. */
+  accessWindow(t: Thread): string | null {
+    const s = this.stepping.get(t);
+    return s?.inFault ? WINDOW_NAMES[t.fault.window] ?? null : null;
+  }
+
+  stepAccess(t: Thread): boolean {
+    const s = this.stepping.get(t);
+    if (!s || s.result) throw new Error('stepAccess: no access in progress');
     const task = t.task;
-    return this.run(() => {
-      const mm = task.mm!;
-      mm.mmapSemReaders++; // faults take mmap_sem for read
-      try {
-        for (let attempt = 0; attempt < 8; attempt++) {
-          const vma = findVma(mm, addr);
-          if (!vma || addr < vma.start) return { outcome: 'SIGSEGV' as const };
-          if (write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_EXEC | VM_WRITE))) return { outcome: 'SIGSEGV' as const };
-          // the MMU: a present pte that permits the access needs no fault
-          const vpn = Math.floor(addr / PAGE_SIZE);
-          if (mm.pt.lookup(vpn)) {
-            const tbl = mm.pt.tbl;
-            const slot = mm.pt.slot;
-            const lo = tbl[slot]!;
-            if (this.pte.hwPresentBit(lo) && (!write || this.pte.write(lo))) {
-              tbl[slot] = write ? this.pte.mkdirty(this.pte.mkyoung(lo)) : this.pte.mkyoung(lo);
-              const pfn = this.pte.pfn(lo, tbl[slot + 1]!);
-              const value = write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn);
-              return { value };
-            }
-          }
-          const ret = handleMmFault(this, t, vma, addr, write);
-          this.recordFault(t, addr, write, ret);
-          if (ret & VM_FAULT_OOM) {
-            this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
-            return { outcome: 'OOM' as const };
-          }
-          if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return { outcome: 'SIGBUS' as const };
+    const saveR = this.reportBuf;
+    const saveF = this.faultBuf;
+    this.reportBuf = s.reports;
+    this.faultBuf = s.faults;
+    this.opChain = [];
+    const finish = (r: Partial<OpResult>): boolean => {
+      if (task.mm) task.mm.mmapSemReaders--;
+      s.result = { outcome: 'ok', ...r, faults: s.faults, reports: s.reports };
+      return true;
+    };
+    try {
+      if (s.inFault) {
+        const ret = faultResume(this, t.fault);
+        if (ret & VM_FAULT_WINDOW) return false;
+        s.inFault = false;
+        this.curFault = null;
+        this.recordFault(t, s.addr, s.write, ret);
+        if (ret & VM_FAULT_OOM) {
+          finish({ outcome: 'OOM' });
+          this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
+          return true;
         }
-        return { outcome: 'livelock' as const };
-      } finally {
-        if (task.mm) task.mm.mmapSemReaders--;
+        if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return finish({ outcome: 'SIGBUS' });
       }
-    }, task);
+      // the MMU retries the access: permission check, TLB fill, or a new fault
+      const mm = task.mm!;
+      if (s.attempts++ >= 8) return finish({ outcome: 'livelock' });
+      const vma = findVma(mm, s.addr);
+      if (!vma || s.addr < vma.start) return finish({ outcome: 'SIGSEGV' });
+      if (s.write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_EXEC | VM_WRITE))) return finish({ outcome: 'SIGSEGV' });
+      if (mm.pt.lookup(Math.floor(s.addr / PAGE_SIZE))) {
+        const tbl = mm.pt.tbl;
+        const slot = mm.pt.slot;
+        const lo = tbl[slot]!;
+        if (this.pte.hwPresentBit(lo) && (!s.write || this.pte.write(lo))) {
+          tbl[slot] = s.write ? this.pte.mkdirty(this.pte.mkyoung(lo)) : this.pte.mkyoung(lo);
+          const pfn = this.pte.pfn(lo, tbl[slot + 1]!);
+          return finish({ value: s.write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn) });
+        }
+      }
+      const ret = faultStart(this, t.fault, t, vma, s.addr, s.write);
+      if (ret & VM_FAULT_WINDOW) {
+        s.inFault = true;
+        return false;
+      }
+      this.curFault = null;
+      this.recordFault(t, s.addr, s.write, ret);
+      finish({ outcome: 'OOM' });
+      this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
+      return true;
+    } catch (e) {
+      if (!(e instanceof KernelBug)) throw e;
+      s.inFault = false;
+      finish({ outcome: 'oops', oops: { condition: e.condition, chain: e.chain } });
+      this.oopsTask(task);
+      return true;
+    } finally {
+      this.curFault = null;
+      this.reportBuf = saveR;
+      this.faultBuf = saveF;
+    }
+  }
+
+  /** The finished access's result (after stepAccess returned true). */
+  accessResult(t: Thread): OpResult {
+    const s = this.stepping.get(t);
+    if (!s?.result) throw new Error('accessResult: the access has not finished');
+    this.stepping.delete(t);
+    return s.result;
   }
 
   gup(t: Thread, addr: number, nrPages: number, write: boolean, force = false): OpResult {
