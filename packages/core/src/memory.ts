@@ -312,7 +312,7 @@ function doAnonymousPageCommit(k: Machine, c: FaultCtx): number {
   const pte = k.pte;
   const vma = c.vma;
   lockPtl(k, c);
-  if (!pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) {
+  if (k.f.ptlRecheck && !pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) {
     unlockPtl(c);
     k.mem.putPage(c.newPage); // lost the race: release the page
     c.newPage = -1;
@@ -673,7 +673,7 @@ function doWpPageCommit(k: Machine, c: FaultCtx): number {
   const np = c.newPage;
   let ret = VM_FAULT_MINOR;
   lockPtl(k, c);
-  if (pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
+  if (!k.f.ptlRecheck || pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
     if (old >= 0) {
       if (!(m.flags[old]! & PG_anon)) {
         c.mm.fileRss--;

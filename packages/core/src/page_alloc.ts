@@ -119,36 +119,41 @@ export class MemoryModel {
       this.index = grow(this.index, arrEnd);
       this.gen = grow(this.gen, arrEnd);
       // memmap entries without RAM behind them (flat holes, section tails) are reserved pages
-      for (let pfn = old; pfn < arrEnd; pfn++) this.reserve(pfn);
+      this.reserveRange(old, arrEnd);
     }
     if (r.endPfn - 1 > this.highestMemmapPfn) this.highestMemmapPfn = r.endPfn - 1;
     this.setPresent(r.startPfn, r.endPfn, 1);
     if (r.kind === 'ram') {
       const n = r.endPfn - r.startPfn;
       this.freeStack = grow(this.freeStack, this.freeTop + n);
-      // highest pfn pushed first, so the first allocation returns the region's first frame
-      for (let pfn = r.endPfn - 1; pfn >= r.startPfn; pfn--) {
-        this.flags[pfn] = PG_buddy;
-        this.count[pfn] = 0;
-        this.freeStack[this.freeTop++] = pfn;
+      this.flags.fill(PG_buddy, r.startPfn, r.endPfn);
+      this.count.fill(0, r.startPfn, r.endPfn);
+      // the lowest free pfn stays on top: a region above every free page goes to the bottom
+      const stack = this.freeStack;
+      if (this.freeTop === 0 || stack[0]! < r.startPfn) {
+        stack.copyWithin(n, 0, this.freeTop);
+        for (let i = 0; i < n; i++) stack[i] = r.endPfn - 1 - i;
+        this.freeTop += n;
+      } else {
+        for (let pfn = r.endPfn - 1; pfn >= r.startPfn; pfn--) stack[this.freeTop++] = pfn;
+        const top = stack.subarray(0, this.freeTop);
+        top.sort();
+        top.reverse();
       }
-      const top = this.freeStack.subarray(0, this.freeTop);
-      top.sort();
-      top.reverse();
     } else {
-      for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) this.reserve(pfn);
+      this.reserveRange(r.startPfn, r.endPfn);
     }
+  }
+
+  private reserveRange(from: number, to: number): void {
+    this.flags.fill(PG_reserved, from, to);
+    this.count.fill(1, from, to); // reserved pages hold a boot-time reference and are never freed
+    this.mapcount.fill(-1, from, to);
   }
 
   /** The pfn has a slot in the mem_map arrays (pfn_to_page would not fault). */
   inMemmap(pfn: number): boolean {
     return pfn >= 0 && pfn < this.count.length;
-  }
-
-  private reserve(pfn: number): void {
-    this.flags[pfn] = PG_reserved;
-    this.count[pfn] = 1; // reserved pages hold a boot-time reference and are never freed
-    this.mapcount[pfn] = -1;
   }
 
   private setPresent(start: number, end: number, v: 0 | 1): void {
@@ -244,6 +249,11 @@ export class MemoryModel {
 
   freeCount(): number {
     return this.freeTop;
+  }
+
+  /** The free list as the allocator will hand it out (last element first); a view, do not modify. */
+  freeList(): Uint32Array {
+    return this.freeStack.subarray(0, this.freeTop);
   }
 
   /** Next free page the allocator would return (for scenarios that steer allocation, B8). */

@@ -60,6 +60,12 @@ export interface Features {
   gupDropWrite: 'always' | 'if-no-vm-write';
   /** mlock population: make_pages_present (≤2.6.27) or __mlock_vma_pages_range (2.6.28+) (§2.21) */
   mlock: 'make_pages_present' | 'mlock_vma_pages_range';
+  /**
+   * what-if: the fault paths recheck the pte after retaking the ptl (pte_none / pte_same). false
+   * models a kernel without the recheck: the slower racer installs over the winner (the explorer
+   * shows the double count and the leak it causes).
+   */
+  ptlRecheck: boolean;
   /** xip/mspec etc. may query this to pick their per-version behaviour */
   [extra: string]: unknown;
 }
@@ -143,6 +149,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     gupFastApi: r >= 27,
     gupDropWrite: r <= 28 ? 'always' : 'if-no-vm-write',
     mlock: r <= 27 ? 'make_pages_present' : 'mlock_vma_pages_range',
+    ptlRecheck: true,
   };
   for (const v of options.variant ?? []) {
     switch (v) {
