@@ -71,6 +71,7 @@ export const x86 = defineArch({
   noncached: _PAGE_PCD | _PAGE_PWT,
   // §4.1: 56 B on 64-bit, 64 B with the memcg pointer (2.6.25–2.6.27), 32 B on 32-bit (36 with memcg)
   structPageSize: (f, o) => {
+    if (f.epoch === 'modern') return is32(o) ? 32 : 64; // today's 64-byte struct page
     const memcg = f.memcg && f.release <= 27;
     if (is32(o)) return memcg ? 36 : 32;
     return memcg ? 64 : 56;

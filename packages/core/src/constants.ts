@@ -57,6 +57,14 @@ export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_LOCKED = 0x2000;
 export const MAP_POPULATE = 0x8000;
+// madvise(2) advice
+export const MADV_NORMAL = 0;
+export const MADV_RANDOM = 1;
+export const MADV_SEQUENTIAL = 2;
+export const MADV_WILLNEED = 3;
+export const MADV_DONTNEED = 4;
+export const MADV_POPULATE_READ = 22;
+export const MADV_POPULATE_WRITE = 23;
 
 // Fault results. Internally the model always uses the 2.6.23+ bit flags; `faultCodeValue`
 // translates to the E1 numbering (H20) for display.

@@ -44,6 +44,8 @@ export interface Driver<Settings = Record<string, unknown>, State = unknown> {
   name: string;
   /** the file system accounts dirty pages (mapping_cap_account_dirty): shared-writable maps get writenotify */
   accountsDirty?: boolean;
+  /** its vm_ops have ->map_pages (filemap_map_pages): modern fault-around maps its cached pages */
+  mapPages?: boolean;
   /** device nodes (e.g. "/dev/mem") or mount points (e.g. "/tmp") served by this driver */
   paths(settings: Settings): string[];
   /** validates settings; returns the problems found (empty when fine) */

@@ -55,6 +55,7 @@ export const FN = {
   dup_mmap: 35,
   exit_mmap: 36,
   zap_vma_ptes: 37,
+  do_fault_around: 38,
 } as const;
 
 export const FN_NAMES: string[] = [];

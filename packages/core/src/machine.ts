@@ -3,13 +3,14 @@
 // returns an OpResult; a kernel BUG inside it becomes an Oops outcome, never an exception.
 
 import {
-  VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
+  VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_PFNMAP, VM_IO, EIO, ENOMEM, MADV_DONTNEED, MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
   VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, VM_FAULT_WINDOW, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
 import { validateDriver, DriverError, type Driver } from './driver.js';
 import { FaultCtx, FN, FN_NAMES, WINDOW_NAMES } from './fault_ctx.js';
-import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, handleMmFault, vmNormalPage } from './memory.js';
+import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, vmNormalPage, zapPteRange } from './memory.js';
 import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
 import { doMlock } from './mlock.js';
 import { doMmap, doMunmap, doMprotect, exitMmap, findVma, type MmapArgs } from './mmap.js';
@@ -633,6 +634,50 @@ export class Machine {
       }
       return { ret: done };
     }, t.task);
+  }
+
+  /**
+   * madvise(2): MADV_DONTNEED zaps the range (refused on VM_LOCKED|VM_PFNMAP vmas); MADV_POPULATE_READ
+   * and _WRITE fault the range in like gup without pins (refused on VM_PFNMAP|VM_IO); MADV_RANDOM and
+   * the other hints change nothing the model shows (fault-around stays on). An unmapped range is ENOMEM.
+   */
+  madvise(task: Task, addr: number, length: number, advice: number): OpResult {
+    this.live(task);
+    return this.run(() => {
+      const mm = task.mm!;
+      const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+      const vmas: Vma[] = [];
+      let cursor = addr;
+      for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
+        if (v.start > cursor) return { ret: -ENOMEM };
+        vmas.push(v);
+        cursor = v.end;
+      }
+      if (cursor < end) return { ret: -ENOMEM };
+      if (advice === MADV_DONTNEED) {
+        if (vmas.some((v) => v.flags & (VM_LOCKED | VM_PFNMAP))) return { ret: -EINVAL };
+        for (const v of vmas) zapPteRange(this, v, Math.max(v.start, addr), Math.min(v.end, end));
+        return { ret: 0 };
+      }
+      if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
+        if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_IO))) return { ret: -EINVAL };
+        mm.mmapSemReaders++;
+        try {
+          const r = getUserPages(this, task.threads[0]!, addr, (end - addr) / PAGE_SIZE, advice === MADV_POPULATE_WRITE, false, null);
+          return { ret: r < 0 ? r : 0 };
+        } finally {
+          mm.mmapSemReaders--;
+        }
+      }
+      return { ret: 0 };
+    }, task);
+  }
+
+  /** A write (poke) or read (peek) of one byte through /proc/PID/mem: access_process_vm; no bytes → EIO. */
+  procMem(t: Thread, addr: number, write: boolean): OpResult {
+    const r = this.accessProcessVm(t, addr, 1, write);
+    if (r.outcome === 'ok' && r.ret === 0) return { ...r, outcome: 'error', ret: -EIO, errno: 'EIO' };
+    return r;
   }
 
   putPages(task: Task): OpResult {

@@ -406,6 +406,8 @@ function doFault(k: Machine, c: FaultCtx): number {
   vmf.flags = c.write ? FAULT_FLAG_WRITE : 0;
   vmf.virtualAddress = c.address;
   vmf.page = -1;
+  // modern do_read_fault: map the cached pages of the aligned window around the address first
+  if (!c.write && k.f.faultAround > 0 && vma.file?.inode.driver.mapPages && faultAround(k, c)) return VM_FAULT_NOPAGE;
   let ret: number;
   if (vma.ops!.fault && k.f.hasFault) {
     c.enter(FN.fault);
@@ -414,6 +416,41 @@ function doFault(k: Machine, c: FaultCtx): number {
     ret = callNopage(k, c); // 2.6.23–2.6.25 legacy ->nopage adapter
   }
   return doFaultAfterHandler(k, c, ret);
+}
+
+/**
+ * do_fault_around / filemap_map_pages (modern): maps every page of the aligned faultAround window
+ * that is already in the page cache and whose pte is none, clipped to the vma and EOF, like a file
+ * read fault would (count, mapcount, file_rss). Returns true when the faulting address got mapped.
+ */
+function faultAround(k: Machine, c: FaultCtx): boolean {
+  const vma = c.vma;
+  const mapping = vma.file!.inode.mapping;
+  const n = k.f.faultAround;
+  const pte = k.pte;
+  const eofPages = Math.ceil(vma.file!.inode.size / PAGE_SIZE);
+  const first = Math.max(Math.floor(c.vpn / n) * n, vma.start / PAGE_SIZE);
+  const last = Math.min(Math.floor(c.vpn / n) * n + n, vma.end / PAGE_SIZE);
+  let mapped = false;
+  c.enter(FN.do_fault_around);
+  lockPtl(k, c);
+  for (let vpn = first; vpn < last; vpn++) {
+    const pgoff = vpn - vma.start / PAGE_SIZE + vma.pgoff;
+    if (pgoff >= eofPages) break;
+    const pfn = mapping.pages.get(pgoff);
+    if (pfn === undefined) continue;
+    if (!vma.mm.pt.alloc(vpn)) break;
+    const { tbl, slot } = vma.mm.pt;
+    if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) continue;
+    k.mem.getPage(pfn);
+    pageAddFileRmap(k, pfn);
+    vma.mm.fileRss++;
+    tbl[slot] = pte.pfnPteLo(pfn, vma.pageProt);
+    tbl[slot + 1] = pte.pfnPteHi(pfn);
+    if (vpn === c.vpn) mapped = true;
+  }
+  unlockPtl(c);
+  return mapped;
 }
 
 /** The common tail of __do_fault and do_no_page: early COW or page_mkwrite, then the window. */
@@ -874,7 +911,9 @@ export function zapVmaPtes(k: Machine, vma: Vma, address: number, size: number):
 
 /** copy_page_range: which vmas fork copies, and copy_one_pte per present pte (§2.16). */
 export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
-  if (!(src.flags & (VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP | VM_INSERTPAGE)) && !src.anonVma) return 0; // the child refaults
+  // 2.6: HUGETLB|NONLINEAR|PFNMAP|INSERTPAGE or an anon_vma; modern vma_needs_copy: PFNMAP|MIXEDMAP or an anon_vma
+  const copyFlags = k.f.forkCopy === 'modern' ? VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP : VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP | VM_INSERTPAGE;
+  if (!(src.flags & copyFlags) && !src.anonVma) return 0; // the child refaults
   k.enter(FN.copy_page_range);
   const pte = k.pte;
   const m = k.mem;

@@ -2,7 +2,7 @@
 // and how gup's errors become mlock's errno, release by release.
 
 import {
-  VM_IO, VM_PFNMAP, VM_LOCKED, VM_WRITE, VM_DONTEXPAND, VM_RESERVED, VM_HUGETLB, EFAULT, ENOMEM, EAGAIN, EPERM,
+  VM_IO, VM_PFNMAP, VM_LOCKED, VM_WRITE, VM_SHARED, VM_DONTEXPAND, VM_RESERVED, VM_HUGETLB, EFAULT, ENOMEM, EAGAIN, EPERM,
   EINVAL, PAGE_SIZE,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
@@ -20,7 +20,8 @@ import type { Task, Vma } from './mm_types.js';
 export function mlockPopulate(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   const t = task.threads[0]!;
   const nr = (end - start) / PAGE_SIZE;
-  const write = (vma.flags & VM_WRITE) !== 0;
+  // 2.6 make_pages_present writes when VM_WRITE; modern populate_vma_page_range only for private writable vmas
+  const write = k.f.populateWrite === 'vm_write' ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
   if (k.f.mlock === 'make_pages_present') {
     k.enter(FN.make_pages_present);
     const ret = getUserPages(k, t, start, nr, write, false, null);

@@ -2,10 +2,10 @@
 // once when a machine is built. A seed patch variant or a what-if is just another feature value.
 // Every entry cites the reference section (../shared/reference/kernel-semantics.md) and commit.
 
-export type Epoch = 'E1' | 'E2' | 'E3' | 'E4' | 'E5';
+export type Epoch = 'E1' | 'E2' | 'E3' | 'E4' | 'E5' | 'modern';
 
 export interface Features {
-  /** 2.6.N sublevel, 19..32 */
+  /** 2.6.N sublevel, 19..32; MODERN_RELEASE for the "6.x" profile */
   release: number;
   epoch: Epoch;
   /** ->nopage exists (≤2.6.25; removed by 3c18ddd160d) */
@@ -66,6 +66,17 @@ export interface Features {
    * shows the double count and the leak it causes).
    */
   ptlRecheck: boolean;
+  /**
+   * which vmas fork copies the ptes of: 2.6's copy_page_range test (HUGETLB|NONLINEAR|PFNMAP|
+   * INSERTPAGE or anon_vma, §2.16) or the modern vma_needs_copy (PFNMAP|MIXEDMAP or anon_vma)
+   */
+  forkCopy: '2.6' | 'modern';
+  /** populate (mlock, MAP_LOCKED, MAP_POPULATE) writes when: VM_WRITE (2.6 make_pages_present) or VM_WRITE without VM_SHARED (modern populate_vma_page_range) */
+  populateWrite: 'vm_write' | 'private-writable';
+  /** fault-around window in pages for read faults on cached file pages (modern do_fault_around: 16; 0 = none) */
+  faultAround: number;
+  /** a forced (ptrace, /proc/PID/mem) write may COW into a read-only shared mapping (2.6) or is refused (modern: -EFAULT → EIO) */
+  forceWriteShared: boolean;
   /** xip/mspec etc. may query this to pick their per-version behaviour */
   [extra: string]: unknown;
 }
@@ -85,12 +96,15 @@ export interface KernelOptions {
 
 export const KERNEL_VARIANTS = ['do_no_pfn-v1', 'do_no_pfn-sigbus', 'vm_normal_page-S000', 'zero-page-S003'] as const;
 
+/** The "6.x" profile: the behaviour of the kernels people run today, for `mixedmap oracle`. */
+export const MODERN_RELEASE = 1000;
 export const MIN_RELEASE = 19;
 export const MAX_RELEASE = 32;
 export const DEFAULT_KERNEL = '2.6.32';
 
-/** Parses "2.6.N" (N in 19..32, an optional -stable suffix ".M" is accepted and ignored). */
+/** Parses "2.6.N" (N in 19..32, an optional -stable suffix ".M" is accepted and ignored), or "6.x". */
 export function parseKernelVersion(version: string): number | undefined {
+  if (/^6\.(x|\d+)$/.test(String(version).trim())) return MODERN_RELEASE;
   const m = /^2\.6\.(\d+)(?:\.\d+)?$/.exec(String(version).trim());
   if (!m) return undefined;
   const n = Number(m[1]);
@@ -102,7 +116,8 @@ export function epochOf(release: number): Epoch {
   if (release <= 25) return 'E2';
   if (release === 26) return 'E3';
   if (release <= 31) return 'E4';
-  return 'E5';
+  if (release <= MAX_RELEASE) return 'E5';
+  return 'modern';
 }
 
 export class KernelVersionError extends Error {
@@ -115,7 +130,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
   const r = parseKernelVersion(version);
   if (r === undefined) {
     throw new KernelVersionError(
-      `unknown kernel version "${version}": mixedmap models 2.6.${MIN_RELEASE} … 2.6.${MAX_RELEASE} (e.g. "2.6.26")`,
+      `unknown kernel version "${version}": mixedmap models 2.6.${MIN_RELEASE} … 2.6.${MAX_RELEASE} (e.g. "2.6.26") and the modern profile "6.x"`,
       'kernel',
     );
   }
@@ -150,6 +165,11 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     gupDropWrite: r <= 28 ? 'always' : 'if-no-vm-write',
     mlock: r <= 27 ? 'make_pages_present' : 'mlock_vma_pages_range',
     ptlRecheck: true,
+    // the modern profile; docs/kernel-6x.md lists each rule with where it comes from
+    forkCopy: r === MODERN_RELEASE ? 'modern' : '2.6',
+    populateWrite: r === MODERN_RELEASE ? 'private-writable' : 'vm_write',
+    faultAround: r === MODERN_RELEASE ? 16 : 0,
+    forceWriteShared: r !== MODERN_RELEASE,
   };
   for (const v of options.variant ?? []) {
     switch (v) {

@@ -62,6 +62,7 @@ function doTruncate(k: Machine, inode: Inode, size: number): number {
 export const pagecache: Driver<PagecacheSettings, State> = defineDriver<PagecacheSettings, State>({
   name: 'pagecache',
   accountsDirty: false, // tmpfs does no dirty accounting: no writenotify
+  mapPages: true, // shmem_vm_ops.map_pages = filemap_map_pages (modern fault-around)
   paths: (s) => [s.mount ?? '/tmp'],
   validate(s) {
     const problems = [];
