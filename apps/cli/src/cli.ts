@@ -7,16 +7,36 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  loadScenario, runScenario, findStep, isScenarioError, formatProblem, type LoadedScenario, type ScenarioResult,
+  loadScenario, loadArch, runScenario, findStep, isScenarioError, formatProblem, type LoadedScenario, type ScenarioResult,
 } from '@mixedmap/scenario';
+import { resolveFeatures } from '@mixedmap/core';
+import { runMatrix, renderMatrix, matrixJson, type Combination, type MatrixScenario } from './matrix.js';
 import { renderResult } from './render.js';
 import { runJson } from './json.js';
 import { inspectState, renderInspect } from './inspect.js';
+import { runExploreCommand } from './explore.js';
 
 export interface CliOutput {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** How the output will be shown: colour for stdout, a progress callback for long runs (stderr is a TTY). */
+export interface CliEnv {
+  /** ANSI colour in the matrix table (stdout is a TTY) */
+  color?: boolean;
+  /** progress of a long run: called with (done, total) as cells complete, and (total, total) at the end */
+  progress?: (done: number, total: number) => void;
+}
+
+/** Runs with more cells than this show a progress bar (when stderr is a TTY). */
+export const PROGRESS_MIN_CELLS = 12;
+
+/** One progress line: `[#####-----] 12/48 label`, padded to `width` columns. */
+export function progressBar(done: number, total: number, width = 30): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}`;
 }
 
 export const EXIT_OK = 0;
@@ -46,11 +66,21 @@ Usage:
   mixedmap inspect FILE --at STEP [--json]
                                     state after STEP (1-based index or step id):
                                     /proc/PID/maps, smaps, pagemap, struct pages
+  mixedmap matrix FILE... [--arch A,B…] [--kernel K,L…] [--json]
+                                    run each scenario on every arch × kernel combination
+                                    (default: the scenario's own); a table of the steps
+                                    where the combinations differ; expectations not checked
+  mixedmap explore FILE... [--max-states N] [--max-depth N] [--json]
+                                    every interleaving of a litmus test's race steps
+                                    (herd7-style States / Observation, counterexamples);
+                                    exit 1 when a condition is not validated
   mixedmap --help | --version
 
 Options:
   --json        print one JSON document instead of the text trace (see docs/cli.md)
   --at STEP     (inspect) the step after which to show the state
+  --arch LIST   (matrix) archs, comma-separated: x86, s390, arm, a package or a path
+  --kernel LIST (matrix) kernel releases, comma-separated: 2.6.20,2.6.26,2.6.32
   -h, --help    this help
   -v, --version print the version
 
@@ -61,10 +91,14 @@ Scenario format: docs/scenario-format.md.`;
 class UsageError extends Error {}
 
 interface Parsed {
-  command: 'run' | 'inspect' | 'examples' | 'help' | 'version';
+  command: 'run' | 'inspect' | 'matrix' | 'explore' | 'examples' | 'help' | 'version';
   files: string[];
   json: boolean;
   at?: string;
+  arch?: string;
+  kernel?: string;
+  maxStates?: number;
+  maxDepth?: number;
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -77,6 +111,10 @@ export function parseCommandLine(argv: string[]): Parsed {
       options: {
         json: { type: 'boolean' },
         at: { type: 'string' },
+        arch: { type: 'string', multiple: true },
+        kernel: { type: 'string', multiple: true },
+        'max-states': { type: 'string' },
+        'max-depth': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -90,6 +128,13 @@ export function parseCommandLine(argv: string[]): Parsed {
   if (values.version) return { command: 'version', files: [], json: false };
   const [cmd, ...rest] = positionals;
   const json = values.json ?? false;
+  if (cmd !== 'matrix') {
+    if (values.arch !== undefined) throw new UsageError('--arch belongs to the matrix command');
+    if (values.kernel !== undefined) throw new UsageError('--kernel belongs to the matrix command');
+  }
+  if (cmd !== 'explore' && (values['max-states'] !== undefined || values['max-depth'] !== undefined)) {
+    throw new UsageError('--max-states and --max-depth belong to the explore command');
+  }
   if (cmd === undefined) {
     if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
     return { command: 'examples', files: [], json };
@@ -104,7 +149,29 @@ export function parseCommandLine(argv: string[]): Parsed {
     if (values.at === undefined) throw new UsageError('inspect needs --at STEP (a 1-based step number or a step id)');
     return { command: 'inspect', files: rest, json, at: values.at };
   }
-  throw new UsageError(`unknown command "${cmd}" (commands: run, inspect; see --help)`);
+  if (cmd === 'matrix') {
+    if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
+    if (rest.length === 0) throw new UsageError('matrix needs at least one scenario FILE');
+    return {
+      command: 'matrix', files: rest, json,
+      ...(values.arch ? { arch: values.arch.join(',') } : {}),
+      ...(values.kernel ? { kernel: values.kernel.join(',') } : {}),
+    };
+  }
+  if (cmd === 'explore') {
+    if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
+    if (rest.length === 0) throw new UsageError('explore needs at least one litmus FILE');
+    const bound = (flag: string, v: string | undefined): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} takes a positive whole number, not "${v}"`);
+      return n;
+    };
+    const maxStates = bound('max-states', values['max-states']);
+    const maxDepth = bound('max-depth', values['max-depth']);
+    return { command: 'explore', files: rest, json, ...(maxStates ? { maxStates } : {}), ...(maxDepth ? { maxDepth } : {}) };
+  }
+  throw new UsageError(`unknown command "${cmd}" (commands: run, inspect, matrix, explore; see --help)`);
 }
 
 function display(file: string): string {
@@ -189,6 +256,81 @@ async function commandInspect(file: string, at: string, json: boolean): Promise<
   return { code: EXIT_OK, stdout, stderr: '' };
 }
 
+/** Splits a comma-separated flag value; empty entries and duplicates are usage errors. */
+function listFlag(flag: string, value: string, err: string[]): string[] {
+  const items = value.split(',').map((x) => x.trim());
+  const out: string[] = [];
+  for (const it of items) {
+    if (!it) err.push(`${flag} ${value}: empty entry in the comma-separated list`);
+    else if (out.includes(it)) err.push(`${flag} ${value}: "${it}" is listed twice`);
+    else out.push(it);
+  }
+  return out;
+}
+
+async function commandMatrix(p: Parsed, env: CliEnv): Promise<CliOutput> {
+  const err: string[] = [];
+  const bad = (): CliOutput => ({ code: EXIT_BAD_INPUT, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' });
+  // the flags first: a typo there is cheaper to report than a scenario problem
+  const archs: Array<{ spec: string; arch: import('@mixedmap/core').ArchSpec }> = [];
+  if (p.arch !== undefined) {
+    for (const spec of listFlag('--arch', p.arch, err)) {
+      try {
+        archs.push({ spec, arch: await loadArch(spec) });
+      } catch (e) {
+        err.push(`--arch ${spec}: ${(e as Error).message}`);
+      }
+    }
+    const names = archs.map((a) => a.arch.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) err.push(`--arch: "${archs[i]!.spec}" is arch "${n}" again`);
+    });
+  }
+  const kernels: string[] = [];
+  if (p.kernel !== undefined) {
+    for (const k of listFlag('--kernel', p.kernel, err)) {
+      try {
+        resolveFeatures(k, {});
+        kernels.push(k);
+      } catch (e) {
+        err.push(`--kernel ${k}: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (err.length) return bad();
+  const scenarios = await loadAll(p.files, err);
+  if (err.length) return bad();
+
+  const combosOf = (s: LoadedScenario): Combination[] => {
+    const as = archs.length ? archs.map((a) => ({ archSpec: a.spec, arch: a.arch })) : [{ archSpec: s.machine.arch.spec, arch: s.plugins.arch }];
+    const ks = kernels.length ? kernels : [s.machine.kernel];
+    return as.flatMap((a) => ks.map((kernel) => ({ ...a, kernel })));
+  };
+  const total = scenarios.reduce((n, s) => n + combosOf(s).length, 0);
+  const progress = total >= PROGRESS_MIN_CELLS ? env.progress : undefined;
+  let done = 0;
+  const out: MatrixScenario[] = [];
+  for (const s of scenarios) {
+    const m = runMatrix(s, combosOf(s), { onCell: () => progress?.(++done, total) });
+    m.file = display(m.file);
+    out.push(m);
+  }
+  const internal = out.some((m) => m.columns.some((c) => c.internal));
+  let stdout: string;
+  if (p.json) {
+    stdout = JSON.stringify(matrixJson(out, `mixedmap ${version()}`), null, 2) + '\n';
+  } else {
+    const lines: string[] = [];
+    for (const m of out) lines.push(...renderMatrix(m, { color: env.color ?? false }), '');
+    stdout = lines.join('\n');
+  }
+  return {
+    code: internal ? EXIT_INTERNAL : EXIT_OK,
+    stdout,
+    stderr: internal ? 'mixedmap: internal error in some combinations (see the table); set MIXEDMAP_DEBUG=1 for details\n' : '',
+  };
+}
+
 async function commandExamples(json: boolean): Promise<CliOutput> {
   const dir = examplesDir();
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f)) : [];
@@ -199,7 +341,7 @@ async function commandExamples(json: boolean): Promise<CliOutput> {
 }
 
 /** Runs the CLI; returns the exit code and the complete output. */
-export async function main(argv: string[]): Promise<CliOutput> {
+export async function main(argv: string[], env: CliEnv = {}): Promise<CliOutput> {
   let p: Parsed;
   try {
     p = parseCommandLine(argv);
@@ -217,6 +359,15 @@ export async function main(argv: string[]): Promise<CliOutput> {
         return await commandRun(p.files, p.json);
       case 'inspect':
         return await commandInspect(p.files[0]!, p.at!, p.json);
+      case 'matrix':
+        return await commandMatrix(p, env);
+      case 'explore':
+        return await runExploreCommand(p.files, {
+          json: p.json,
+          ...(p.maxStates ? { maxStates: p.maxStates } : {}),
+          ...(p.maxDepth ? { maxDepth: p.maxDepth } : {}),
+          ...(env.progress ? { progress: (n: number) => env.progress!(n, n) } : {}),
+        });
       case 'examples':
         return await commandExamples(p.json);
     }

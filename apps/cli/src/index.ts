@@ -1,7 +1,17 @@
-// mixedmap CLI entry: run main() and print its fully built output in one piece.
-import { main } from './cli.js';
+// mixedmap CLI entry: run main() and print its fully built output in one piece. Only the progress
+// bar of a long matrix run is written while it runs, to stderr, and only when stderr is a terminal.
+import { main, progressBar } from './cli.js';
 
-const out = await main(process.argv.slice(2));
+const color = process.env.FORCE_COLOR !== undefined ? process.env.FORCE_COLOR !== '0' : !!process.stdout.isTTY && process.env.NO_COLOR === undefined;
+const err = process.stderr;
+const progress = err.isTTY
+  ? (done: number, total: number): void => {
+      err.write(`\r${progressBar(done, total)} combinations`);
+      if (done >= total) err.write('\r\u001b[2K');
+    }
+  : undefined;
+
+const out = await main(process.argv.slice(2), { color, ...(progress ? { progress } : {}) });
 if (out.stdout) process.stdout.write(out.stdout);
 if (out.stderr) process.stderr.write(out.stderr);
 process.exitCode = out.code;

@@ -81,6 +81,7 @@ const EXPECT: Schema = named('expect', obj(
       'content (generation id) of the page at the step address',
     )),
     freePages: opt(delta('change of the number of free pages in the allocator')),
+    pageTableBytes: opt(delta('change (or =N absolute) of the page-table memory of the step task in bytes (Machine.pageTableBytes: the arch table sizes)')),
   },
   'expectations checked after the step; each is reported with expected vs actual',
 ));
@@ -159,6 +160,10 @@ export const STEP_SCHEMA: Schema = {
       fields: { addr: req(address('the address')), flags: opt(list(enumOf(FOLL_FLAG_NAMES), 'FOLL_* flags')) },
     },
     move_pages: { doc: 'move_pages(2) status query for one address', fields: { addr: req(address('the address')) } },
+    alloc_prefer: {
+      doc: 'steers the page allocator: the next page allocation returns this free pfn (Machine.preferNextPage); ret = 1 when the pfn was free and is now next, 0 otherwise',
+      fields: { pfn: req(hex('the pfn the next allocation should return')) },
+    },
     access_process_vm: {
       doc: 'access_process_vm (ptrace PEEKDATA/POKEDATA, /proc/PID/mem): gup with force, else the vma ->access; ret = bytes',
       fields: { addr: req(address('start address')), length: opt(size('bytes to transfer (default 4)')), write: opt(bool('POKE instead of PEEK')) },
@@ -167,8 +172,15 @@ export const STEP_SCHEMA: Schema = {
   fallback: {
     pattern: DRIVER_OP_PATTERN,
     patternHint: 'DRIVER.OP',
-    doc: 'DRIVER.OP or ARCH.OP: a driver (or arch) operation (machine.driverOp); the other fields are its arguments, `addr` is resolved as an address',
-    fields: { addr: opt(address('an address argument, resolved before the call')) },
+    doc: 'DRIVER.OP or ARCH.OP: a driver (or arch) operation (machine.driverOp); the other fields are its arguments: `addr`, `vma` and `at` are resolved as addresses, `size`, `length` and `offset` are parsed as sizes',
+    fields: {
+      addr: opt(address('an address argument (the step address), resolved before the call')),
+      vma: opt(address('an address inside the vma the operation works on, resolved before the call')),
+      at: opt(address('an address argument, resolved before the call')),
+      size: opt(size('a size argument in bytes')),
+      length: opt(size('a length argument in bytes')),
+      offset: opt(size('an offset argument in bytes')),
+    },
     additional: any('a driver operation argument'),
   },
 };

@@ -17,6 +17,8 @@ export const DRIVER_SHORT_NAMES = ['pagecache', 'devmem', 'mspec', 'xip'] as con
 
 /** Ops whose step has an address (the pte, page and vma expectations look there). */
 const ADDRESS_OPS = new Set(['mmap', 'munmap', 'mprotect', 'mlock', 'munlock', 'read', 'write', 'gup', 'gup_fast', 'follow_page', 'move_pages', 'access_process_vm']);
+/** Arguments of DRIVER.OP / ARCH.OP steps that are addresses besides `addr` (resolved before the call). */
+export const DRIVER_OP_ADDRESS_ARGS = ['vma', 'at'] as const;
 /** Expectations that need the step to have an address. */
 const NEEDS_ADDRESS: Array<keyof Expect> = ['pte', 'normalPage', 'vmaFlags', 'vmaFlagsNot', 'pgoff', 'value'];
 
@@ -136,6 +138,7 @@ export function parseScenario(text: string, file: string): Scenario {
     // addresses the op uses
     if (task !== undefined && ts) {
       if (args.addr !== undefined) checkAddr(args.addr as AddrExpr, `${field}.addr`, task);
+      if (op.includes('.')) for (const k of DRIVER_OP_ADDRESS_ARGS) if (args[k] !== undefined) checkAddr(args[k] as AddrExpr, `${field}.${k}`, task);
       // op-specific rules and the names the op introduces
       switch (op) {
         case 'mmap': {
@@ -246,7 +249,7 @@ export async function loadScenario(src: string | { text: string; file: string },
 }
 
 /** DRIVER.OP / ARCH.OP steps: the machine must have that driver (or arch) and it that operation. */
-function checkDriverOps(s: Scenario, plugins: ResolvedPlugins, locs: Locations): void {
+export function checkDriverOps(s: Scenario, plugins: ResolvedPlugins, locs: Locations): void {
   const names = new Map<string, { operations?: Record<string, unknown> }>(plugins.drivers.map((d) => [d.driver.name, d.driver]));
   if (plugins.arch.operations && !names.has(plugins.arch.name)) names.set(plugins.arch.name, plugins.arch);
   const problems: ScenarioProblem[] = [];

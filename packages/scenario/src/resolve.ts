@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveArch, resolveFeatures, validateDriver, type ArchSpec, type Driver } from '@mixedmap/core';
 import { ScenarioError, type ScenarioProblem } from './errors.js';
 import type { PluginRef, Scenario } from './types.js';
@@ -33,28 +33,37 @@ function isNotFound(e: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)|Failed to (resolve|load url)/i.test(msg);
 }
 
-/** Loads the module a plugin reference names; returns its namespace. */
-async function importPlugin(ref: PluginRef, kind: 'arch' | 'driver', dir: string, importer: PluginImporter): Promise<unknown> {
+/**
+ * Loads the module a plugin reference names; returns its namespace. `instance` > 0 asks for a
+ * separate module instance (a driver listed twice: each instance gets its own module, so that its
+ * inodes name their own driver object and the machine finds each instance's state).
+ */
+async function importPlugin(ref: PluginRef, kind: 'arch' | 'driver', dir: string, importer: PluginImporter, instance = 0, relativeTo = 'the scenario file'): Promise<unknown> {
+  const tag = (href: string): string => (instance > 0 ? `${href}?mixedmap-instance=${instance}` : href);
   if (ref.isPath) {
     const abs = isAbsolute(ref.spec) ? ref.spec : resolvePath(dir, ref.spec);
-    if (!existsSync(abs)) throw new Error(`no such file ${abs} (paths are relative to the scenario file)`);
-    return importer(pathToFileURL(abs).href);
+    if (!existsSync(abs)) throw new Error(`no such file ${abs} (paths are relative to ${relativeTo})`);
+    return importer(tag(pathToFileURL(abs).href));
   }
   const pkg = (kind === 'arch' ? ARCH_SHORT : DRIVER_SHORT)[ref.spec] ?? ref.spec;
-  try {
-    return await importer(pkg);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
+  if (instance === 0) {
+    try {
+      return await importer(pkg);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
   }
-  // Not a dependency of the runner: look next to the scenario, then in the working directory.
-  for (const base of [dir, process.cwd()]) {
+  // Not a dependency of the runner (or a second instance, which needs the module's file): look
+  // next to the runner, next to the scenario, then in the working directory.
+  const bases = instance > 0 ? [fileURLToPath(import.meta.url), join(dir, 'noop.js'), join(process.cwd(), 'noop.js')] : [join(dir, 'noop.js'), join(process.cwd(), 'noop.js')];
+  for (const base of bases) {
     let file: string;
     try {
-      file = createRequire(join(base, 'noop.js')).resolve(pkg);
+      file = createRequire(base).resolve(pkg);
     } catch {
       continue;
     }
-    return importer(pathToFileURL(file).href);
+    return importer(tag(pathToFileURL(file).href));
   }
   const short = Object.keys(kind === 'arch' ? ARCH_SHORT : DRIVER_SHORT).join('|');
   throw new Error(`unknown ${kind} "${ref.spec}": package ${pkg} is not installed (short names: ${short}; or a package name, or a path like ./my-${kind}.js)`);
@@ -73,9 +82,9 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
   const fail = (field: string, message: string): void => {
     problems.push(s.locs.problem(field, message));
   };
-  const load = async (ref: PluginRef, kind: 'arch' | 'driver'): Promise<unknown> => {
+  const load = async (ref: PluginRef, kind: 'arch' | 'driver', instance = 0): Promise<unknown> => {
     try {
-      return pluginOf(await importPlugin(ref, kind, s.dir, importer), kind);
+      return pluginOf(await importPlugin(ref, kind, s.dir, importer, instance), kind);
     } catch (e) {
       fail(ref.field, isNotFound(e) || /unknown|no such file/.test(String((e as Error).message))
         ? String((e as Error).message)
@@ -94,8 +103,15 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
     }
   }
   const drivers: ResolvedPlugins['drivers'] = [];
+  // every path (device node, mount point) served so far → who serves it
+  const served = new Map<string, { name: string; field: string }>();
+  const seenSpecs = new Map<string, number>();
   for (const ref of s.machine.drivers) {
-    const d = await load(ref, 'driver');
+    // a module listed again is loaded again: one module instance per driver instance
+    const key = `${ref.isPath ? 'path' : 'pkg'}:${ref.spec}`;
+    const instance = seenSpecs.get(key) ?? 0;
+    seenSpecs.set(key, instance + 1);
+    const d = await load(ref, 'driver', instance);
     if (d === undefined) continue;
     try {
       validateDriver(d);
@@ -106,9 +122,51 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
     const errs = d.validate?.(ref.settings) ?? [];
     const settingsField = ref.field.replace(/\.(name|path)$/, '.settings');
     for (const err of errs) fail(`${settingsField}.${err.field}`, `driver "${d.name}": ${err.message}`);
-    if (drivers.some((x) => x.driver.name === d.name)) fail(ref.field, `driver "${d.name}" is listed twice`);
+    if (errs.length) continue;
+    // The same driver may be listed twice with different settings (two device nodes, two
+    // mounts); two instances serving the same path could not both be opened.
+    let paths: string[];
+    try {
+      paths = d.paths(ref.settings);
+    } catch (e) {
+      fail(settingsField, `driver "${d.name}": ${(e as Error).message}`);
+      continue;
+    }
+    const clash = paths.find((p) => served.has(p));
+    if (clash !== undefined) {
+      const other = served.get(clash)!;
+      fail(ref.field, other.name === d.name
+        ? `driver "${d.name}" is listed twice with the same path ${clash} (also ${other.field}); give the second instance its own device node or mount point in its settings`
+        : `driver "${d.name}" serves ${clash}, which driver "${other.name}" (${other.field}) already serves`);
+      continue;
+    }
+    for (const p of paths) served.set(p, { name: d.name, field: ref.field });
     drivers.push({ driver: d, settings: ref.settings });
   }
   if (problems.length) throw new ScenarioError(problems);
   return { arch: arch!, drivers };
+}
+
+/**
+ * Loads an arch plugin by short name (x86|s390|arm), package name or path (relative to `dir`, by
+ * default the working directory), as a scenario's `machine.arch` would be. Throws an Error whose
+ * message says why (unknown name, missing file, not an arch).
+ */
+export async function loadArch(spec: string, opts: { dir?: string; importer?: PluginImporter } = {}): Promise<ArchSpec> {
+  const isPath = spec.startsWith('./') || spec.startsWith('../') || spec.startsWith('/') || /\.[cm]?js$/.test(spec);
+  const dir = opts.dir ?? process.cwd();
+  let mod: unknown;
+  try {
+    mod = await importPlugin({ spec, isPath, field: 'arch' }, 'arch', dir, opts.importer ?? defaultImporter, 0, dir);
+  } catch (e) {
+    throw new Error(isNotFound(e) || /unknown|no such file/.test(String((e as Error).message)) ? (e as Error).message : `cannot load arch "${spec}": ${(e as Error).message}`);
+  }
+  const arch = pluginOf(mod, 'arch') as ArchSpec;
+  // the shape checks of resolveArch, with the default kernel
+  try {
+    resolveArch(arch, resolveFeatures('2.6.32', {}), {});
+  } catch (e) {
+    throw new Error(`"${spec}" is not a usable arch plugin: ${(e as Error).message}`);
+  }
+  return arch;
 }

@@ -76,6 +76,7 @@ export interface Expect {
   pgoff?: number;
   value?: { sameAs?: AddrExpr; differsFrom?: AddrExpr };
   freePages?: Delta;
+  pageTableBytes?: Delta;
 }
 
 export interface Step {

@@ -1,0 +1,30 @@
+// `mixedmap explore FILE...`: every interleaving of a litmus test's race steps (packages/explorer).
+// Exit 0 when every condition is validated, 1 when one is not, 2 on bad input.
+
+import { loadLitmus, explore, renderExplore, exploreJson, type ExploreResult } from '@mixedmap/explorer';
+import { isScenarioError, formatProblem } from '@mixedmap/scenario';
+
+export interface ExploreCliOptions {
+  json: boolean;
+  maxDepth?: number;
+  maxStates?: number;
+  progress?: (states: number, frontier: number) => void;
+}
+
+export async function runExploreCommand(files: string[], o: ExploreCliOptions): Promise<{ code: number; stdout: string; stderr: string }> {
+  const results: ExploreResult[] = [];
+  for (const f of files) {
+    try {
+      const l = await loadLitmus(f);
+      results.push(explore(l, { ...(o.maxDepth ? { maxDepth: o.maxDepth } : {}), ...(o.maxStates ? { maxStates: o.maxStates } : {}), ...(o.progress ? { onProgress: o.progress } : {}) }));
+    } catch (e) {
+      if (isScenarioError(e)) return { code: 2, stdout: '', stderr: e.problems.map((p) => `mixedmap: ${formatProblem(p)}`).join('\n') + '\n' };
+      throw e;
+    }
+  }
+  const ok = results.every((r) => r.ok);
+  const stdout = o.json
+    ? JSON.stringify({ command: 'explore', ok, tests: results.map(exploreJson) }, null, 2) + '\n'
+    : results.map(renderExplore).join('\n');
+  return { code: ok ? 0 : 1, stdout, stderr: '' };
+}
