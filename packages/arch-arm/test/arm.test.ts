@@ -5,7 +5,7 @@ import {
   PAGE_SIZE as PS, VM_MIXEDMAP, type MachineConfig,
 } from '@mixedmap/core';
 import arm, { PA26, PA32, parseBanks } from '@mixedmap/arch-arm';
-import { clean, device, devState, mapDev, type DevSettings } from './fixtures.js';
+import { clean, device, devState, mapDev, type DevSettings } from '@mixedmap/testdev';
 
 const RW = PROT_READ | PROT_WRITE;
 const FLASH = 0x40000000; // NOR flash: no struct pages

@@ -5,7 +5,7 @@ import {
   PAGE_SIZE as PS, type MachineConfig, type Machine,
 } from '@mixedmap/core';
 import s390, { _PAGE_SPECIAL, _PAGE_TYPE_EMPTY, _PAGE_TYPE_NONE, segmentMemmapBytes, type S390State } from '@mixedmap/arch-s390';
-import { clean, device, devState, mapDev, type DevSettings } from './fixtures.js';
+import { clean, device, devState, mapDev, type DevSettings } from '@mixedmap/testdev';
 
 const RW = PROT_READ | PROT_WRITE;
 const MB = 1 << 20;

@@ -1,38 +1,25 @@
-// A small pfn device for the arch tests (the pattern of packages/core/test/fixtures/machines.ts):
-// ->fault + vm_insert_mixed / vm_insert_pfn, or remap_pfn_range at mmap, over pfns the test picks.
-// `ownPages` RAM pages are allocated at init and held by the driver (like a page cache or a
-// driver pool), so the invariant checker can account for them.
+// A small pfn device for arch tests: ->fault + vm_insert_mixed / vm_insert_pfn, or
+// remap_pfn_range at mmap, over pfns the test picks. `ownPages` RAM pages are allocated at init
+// and held by the driver (reported in kernelRefs), so the invariant checker can account for them.
+// Plain JS with a .d.ts: shared tooling is not transpiled when loaded from node_modules.
 import {
   defineDriver, vmInsertPfn, vmInsertMixed, remapPfnRange, VM_PFNMAP, VM_MIXEDMAP, VM_IO, VM_RESERVED, VM_MAYSHARE,
-  VM_FAULT_NOPAGE, VM_FAULT_OOM, ENOMEM, EINVAL, PAGE_SIZE, type Driver, type Inode, type Machine, type Task,
+  VM_FAULT_NOPAGE, VM_FAULT_OOM, ENOMEM, EINVAL, PAGE_SIZE,
 } from '@mixedmap/core';
 
-export interface DevSettings {
-  mode: 'insert-mixed' | 'insert-pfn' | 'remap';
-  /** the pfn for a file page index; `own` are the driver's own RAM pages */
-  pfnFor: (index: number, own: number[]) => number;
-  ownPages?: number;
-  allowPrivate?: boolean;
-  flags?: number;
-}
-
-export interface DevState {
-  own: number[];
-}
-
-export function device(s: DevSettings) {
-  const d: Driver<Record<string, unknown>, DevState> = defineDriver<Record<string, unknown>, DevState>({
+export function device(s) {
+  const d = defineDriver({
     name: 'dev',
     paths: () => ['/dev/x'],
     init(k) {
-      const own: number[] = [];
+      const own = [];
       for (let i = 0; i < (s.ownPages ?? 0); i++) own.push(k.allocUserPage());
       return { own };
     },
     kernelRefs(_k, st, add) {
       for (const pfn of st.own) add(pfn, 1);
     },
-    lookup: (k, _st, path): Inode => k.inodes.get(path) ?? k.newInode(d as never, path, 1 << 30, null),
+    lookup: (k, _st, path) => k.inodes.get(path) ?? k.newInode(d, path, 1 << 30, null),
     mmap(k, st, _file, vma) {
       if (!s.allowPrivate && !(vma.flags & VM_MAYSHARE)) return -EINVAL;
       vma.flags |= s.flags ?? (s.mode === 'insert-mixed' ? VM_MIXEDMAP : VM_PFNMAP | VM_IO | VM_RESERVED);
@@ -51,11 +38,11 @@ export function device(s: DevSettings) {
   return d;
 }
 
-export function devState(k: Machine): DevState {
-  return k.drivers.find((x) => x.driver.name === 'dev')!.state as DevState;
+export function devState(k) {
+  return k.drivers.find((x) => x.driver.name === 'dev').state;
 }
 
-export function mapDev(k: Machine, p: Task, pages: number, prot: number, flags: number, offset = 0): number {
+export function mapDev(k, p, pages, prot, flags, offset = 0) {
   const o = k.open(p, '/dev/x');
   if (!o.file) throw new Error(`open: ${o.errno}`);
   const r = k.mmap(p, { length: pages * PAGE_SIZE, prot, flags, file: o.file, offset });
@@ -64,7 +51,7 @@ export function mapDev(k: Machine, p: Task, pages: number, prot: number, flags: 
 }
 
 /** Every op must leave the invariants intact unless the test says otherwise. */
-export function clean<T extends { violations?: string[]; outcome: string }>(r: T): T {
+export function clean(r) {
   if (r.violations?.length) throw new Error(`invariant violations: ${r.violations.join('; ')}`);
   return r;
 }
