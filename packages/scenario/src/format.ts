@@ -164,6 +164,16 @@ export const STEP_SCHEMA: Schema = {
       doc: 'steers the page allocator: the next page allocation returns this free pfn (Machine.preferNextPage); ret = 1 when the pfn was free and is now next, 0 otherwise',
       fields: { pfn: req(hex('the pfn the next allocation should return')) },
     },
+    madvise: {
+      doc: 'madvise(2): dontneed zaps the range, populate_read/populate_write fault it in, random/normal/sequential/willneed are hints',
+      fields: {
+        addr: req(address('start address')),
+        length: req(size('length in bytes')),
+        advice: req(enumOf(['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populate_read', 'populate_write'], 'MADV_* advice')),
+      },
+    },
+    poke: { doc: 'a forced one-byte write through /proc/PID/mem (access_process_vm with FOLL_FORCE); EIO when nothing could be written', fields: { addr: req(address('the address')) } },
+    peek: { doc: 'a one-byte read through /proc/PID/mem; EIO when nothing could be read', fields: { addr: req(address('the address')) } },
     access_process_vm: {
       doc: 'access_process_vm (ptrace PEEKDATA/POKEDATA, /proc/PID/mem): gup with force, else the vma ->access; ret = bytes',
       fields: { addr: req(address('start address')), length: opt(size('bytes to transfer (default 4)')), write: opt(bool('POKE instead of PEEK')) },
@@ -200,7 +210,7 @@ export const DRIVER_ENTRY: Schema = oneOf(
 export const MACHINE_SCHEMA: Schema = obj(
   {
     arch: req(str('a short name (x86|s390|arm → @mixedmap/arch-NAME), a package name, or a path ./my-arch.js relative to the scenario file')),
-    kernel: opt(str('kernel release "2.6.19" … "2.6.32" (default 2.6.32)')),
+    kernel: opt(str('kernel release "2.6.19" … "2.6.32" (default 2.6.32), or the modern profile "6.x"')),
     kernelOptions: opt(obj({
       debugVm: opt(bool('CONFIG_DEBUG_VM')),
       memcg: opt(bool('CONFIG_CGROUP_MEM_RES_CTLR')),

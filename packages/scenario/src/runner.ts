@@ -4,7 +4,8 @@
 import {
   createMachine, ConfigError, vmFlagNames, PAGE_SIZE, PAGE_FLAG_NAMES, PG_anon, PG_reserved,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_POPULATE,
-  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE,
+  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+  MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
   type Machine, type OpResult, type PteInfo, type PageInfo, type Task, type Thread, type OpenFile,
 } from '@mixedmap/core';
 import { ScenarioError } from './errors.js';
@@ -13,6 +14,10 @@ import { parseAddress } from './schema-dsl.js';
 import { DRIVER_OP_ADDRESS_ARGS, type LoadedScenario } from './load.js';
 import type { Expect, PteExpect, Step } from './types.js';
 
+export const MADV: Record<string, number> = {
+  normal: MADV_NORMAL, random: MADV_RANDOM, sequential: MADV_SEQUENTIAL, willneed: MADV_WILLNEED, dontneed: MADV_DONTNEED,
+  populate_read: MADV_POPULATE_READ, populate_write: MADV_POPULATE_WRITE,
+};
 export const PROT_BITS: Record<string, number> = { read: PROT_READ, write: PROT_WRITE, exec: PROT_EXEC, none: PROT_NONE };
 export const MAP_BITS: Record<string, number> = {
   shared: MAP_SHARED, private: MAP_PRIVATE, anonymous: MAP_ANONYMOUS, fixed: MAP_FIXED, locked: MAP_LOCKED, populate: MAP_POPULATE,
@@ -418,6 +423,11 @@ function execute(st: RunState, step: Step, task: Task, thread: Thread, addr: num
       return m.gupFast(thread, addr!, (a.pages as number | undefined) ?? 1, (a.write as boolean | undefined) ?? false);
     case 'put_pages':
       return m.putPages(task);
+    case 'madvise':
+      return m.madvise(task, addr!, a.length as number, MADV[a.advice as string]!);
+    case 'poke':
+    case 'peek':
+      return m.procMem(thread, addr!, step.op === 'poke');
     case 'follow_page':
       return m.followPage(task, addr!, bits(a.flags, FOLL_BITS));
     case 'move_pages':
