@@ -15,6 +15,7 @@ import { renderResult } from './render.js';
 import { runJson } from './json.js';
 import { inspectState, renderInspect } from './inspect.js';
 import { runExploreCommand } from './explore.js';
+import { runOracleCommand } from './oracle.js';
 
 export interface CliOutput {
   code: number;
@@ -74,6 +75,9 @@ Usage:
                                     every interleaving of a litmus test's race steps
                                     (herd7-style States / Observation, counterexamples);
                                     exit 1 when a condition is not validated
+  mixedmap oracle FILE... [--limit SIZE] [--json]
+                                    run a scenario on the live Linux kernel and compare
+                                    with the model's "6.x" profile (as klitmus7 does)
   mixedmap --help | --version
 
 Options:
@@ -91,7 +95,7 @@ Scenario format: docs/scenario-format.md.`;
 class UsageError extends Error {}
 
 interface Parsed {
-  command: 'run' | 'inspect' | 'matrix' | 'explore' | 'examples' | 'help' | 'version';
+  command: 'run' | 'inspect' | 'matrix' | 'explore' | 'oracle' | 'examples' | 'help' | 'version';
   files: string[];
   json: boolean;
   at?: string;
@@ -99,6 +103,7 @@ interface Parsed {
   kernel?: string;
   maxStates?: number;
   maxDepth?: number;
+  limit?: number;
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -115,6 +120,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         kernel: { type: 'string', multiple: true },
         'max-states': { type: 'string' },
         'max-depth': { type: 'string' },
+        limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -158,6 +164,18 @@ export function parseCommandLine(argv: string[]): Parsed {
       ...(values.kernel ? { kernel: values.kernel.join(',') } : {}),
     };
   }
+  if (cmd !== 'oracle' && values.limit !== undefined) throw new UsageError('--limit belongs to the oracle command');
+  if (cmd === 'oracle') {
+    if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
+    if (rest.length === 0) throw new UsageError('oracle needs at least one scenario FILE');
+    let limit: number | undefined;
+    if (values.limit !== undefined) {
+      const m = /^(\d+)([KMG]?)$/i.exec(values.limit);
+      if (!m) throw new UsageError(`--limit takes a size such as 512M or 1G, not "${values.limit}"`);
+      limit = Number(m[1]) * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!.toUpperCase()]!;
+    }
+    return { command: 'oracle', files: rest, json, ...(limit ? { limit } : {}) };
+  }
   if (cmd === 'explore') {
     if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
     if (rest.length === 0) throw new UsageError('explore needs at least one litmus FILE');
@@ -171,7 +189,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     const maxDepth = bound('max-depth', values['max-depth']);
     return { command: 'explore', files: rest, json, ...(maxStates ? { maxStates } : {}), ...(maxDepth ? { maxDepth } : {}) };
   }
-  throw new UsageError(`unknown command "${cmd}" (commands: run, inspect, matrix, explore; see --help)`);
+  throw new UsageError(`unknown command "${cmd}" (commands: run, inspect, matrix, explore, oracle; see --help)`);
 }
 
 function display(file: string): string {
@@ -361,6 +379,8 @@ export async function main(argv: string[], env: CliEnv = {}): Promise<CliOutput>
         return await commandInspect(p.files[0]!, p.at!, p.json);
       case 'matrix':
         return await commandMatrix(p, env);
+      case 'oracle':
+        return await runOracleCommand(p.files, { json: p.json, ...(p.limit ? { limit: p.limit } : {}) });
       case 'explore':
         return await runExploreCommand(p.files, {
           json: p.json,

@@ -2,7 +2,7 @@
 
 import {
   VM_IO, VM_PFNMAP, VM_READ, VM_WRITE, VM_MAYREAD, VM_MAYWRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE,
-  VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, EFAULT, ENOMEM, PAGE_SIZE, isCowMapping,
+  VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_FORCE, EFAULT, ENOMEM, PAGE_SIZE, isCowMapping,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
 import { followPage, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
@@ -33,7 +33,7 @@ export function getUserPages(
     if (!vma || addr < vma.start || vma.flags & (VM_IO | VM_PFNMAP) || !(vma.flags & need)) return i || -EFAULT;
     // modern check_vma_flags: a forced write into a vma without VM_WRITE only where it is a COW mapping
     if (write && force && !k.f.forceWriteShared && !(vma.flags & VM_WRITE) && !isCowMapping(vma.flags)) return i || -EFAULT;
-    let foll = FOLL_TOUCH | (pinned ? FOLL_GET : 0);
+    let foll = FOLL_TOUCH | (pinned ? FOLL_GET : 0) | (force && k.f.anonExclusive ? FOLL_FORCE : 0);
     if (!write && gupWantsFollAnon(k, vma)) foll |= FOLL_ANON;
     do {
       if (write) foll |= FOLL_WRITE; // per page: a COW of the previous page dropped it

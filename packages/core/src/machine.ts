@@ -660,7 +660,9 @@ export class Machine {
         return { ret: 0 };
       }
       if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
-        if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_IO))) return { ret: -EINVAL };
+        // a vma that does not permit the access is EINVAL, like VM_PFNMAP|VM_IO (measured on 6.x)
+        const need = advice === MADV_POPULATE_WRITE ? VM_WRITE : VM_READ;
+        if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_IO) || !(v.flags & need))) return { ret: -EINVAL };
         mm.mmapSemReaders++;
         try {
           const r = getUserPages(this, task.threads[0]!, addr, (end - addr) / PAGE_SIZE, advice === MADV_POPULATE_WRITE, false, null);

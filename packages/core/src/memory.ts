@@ -8,7 +8,7 @@ import {
   VM_WRITE, VM_SHARED, VM_PFNMAP, VM_MIXEDMAP, VM_LOCKED, VM_INSERTPAGE, VM_MAYSHARE, VM_HUGETLB, VM_NONLINEAR,
   VM_FAULT_MINOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_NOPAGE, VM_FAULT_ERROR, VM_FAULT_WINDOW,
   VM_FAULT_LOCKED, NOPFN_SIGBUS, NOPFN_OOM, NOPFN_REFAULT, NOPAGE_SIGBUS, NOPAGE_OOM, NOPAGE_REFAULT,
-  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_NOZERO, EFAULT, EINVAL, EBUSY, ENOMEM,
+  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_NOZERO, FOLL_FORCE, EFAULT, EINVAL, EBUSY, ENOMEM,
   PAGE_SIZE, isCowMapping,
 } from './constants.js';
 import {
@@ -971,8 +971,8 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
     if (modern && pte.isNone(lo, hi)) return noPageTable(k, vma, flags);
     return FOLLOW_NULL;
   }
-  if (flags & FOLL_WRITE && !pte.write(lo)) return FOLLOW_NULL;
   let page = vmNormalPage(k, vma, address, lo, hi);
+  if (flags & FOLL_WRITE && !pte.write(lo) && !canFollowWriteForced(k, vma, flags, page)) return FOLLOW_NULL;
   if (page < 0) {
     const pfn = pte.pfn(lo, hi);
     switch (k.f.followPageUnusable) {
@@ -997,6 +997,15 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
     m.flags[page] = m.flags[page]! | PG_referenced; // mark_page_accessed
   }
   return page;
+}
+
+/**
+ * Modern can_follow_write_pte: a forced write may go through a read-only pte when it maps an
+ * exclusive anonymous page of a COW mapping (the COW already happened), so gup needs no second fault.
+ */
+function canFollowWriteForced(k: Machine, vma: Vma, flags: number, page: number): boolean {
+  if (!k.f.anonExclusive || !(flags & FOLL_FORCE) || page < 0 || !isCowMapping(vma.flags)) return false;
+  return (k.mem.flags[page]! & PG_anon) !== 0 && k.mem.mapcount[page] === 0;
 }
 
 function noPageTable(k: Machine, vma: Vma, flags: number): number {

@@ -7,7 +7,8 @@ import {
   MAP_POPULATE, EINVAL, ENOMEM, EACCES, ENODEV, PAGE_SIZE,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
-import { resolveFaultKind, zapPteRange } from './memory.js';
+import { resolveFaultKind, vmNormalPage, zapPteRange } from './memory.js';
+import { PG_anon } from './page_alloc.js';
 import { mlockPopulate } from './mlock.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, OpenFile, Task } from './mm_types.js';
@@ -243,7 +244,14 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
       if (!mm.pt.lookup(a / PAGE_SIZE)) continue;
       const lo = mm.pt.tbl[mm.pt.slot]!;
       if (pte.isNone(lo, mm.pt.tbl[mm.pt.slot + 1]!) || !pte.present(lo)) continue;
-      mm.pt.tbl[mm.pt.slot] = pte.modify(lo, vma.pageProt);
+      let entry = pte.modify(lo, vma.pageProt);
+      // modern can_change_pte_writable: an exclusive anonymous page (private) or a dirty pte (shared) gets its write bit back
+      if (k.f.anonExclusive && vma.flags & VM_WRITE && !pte.write(entry)) {
+        const page = vmNormalPage(k, vma, a, lo, mm.pt.tbl[mm.pt.slot + 1]!);
+        const exclusiveAnon = page >= 0 && (k.mem.flags[page]! & PG_anon) !== 0 && k.mem.mapcount[page] === 0;
+        if (vma.flags & VM_SHARED ? pte.dirty(entry) : exclusiveAnon) entry = pte.mkwrite(entry);
+      }
+      mm.pt.tbl[mm.pt.slot] = entry;
     }
   }
   return 0;

@@ -75,6 +75,12 @@ export interface Features {
   populateWrite: 'vm_write' | 'private-writable';
   /** fault-around window in pages for read faults on cached file pages (modern do_fault_around: 16; 0 = none) */
   faultAround: number;
+  /**
+   * modern exclusive-anon rules: follow_page accepts a forced write through a read-only pte of an
+   * exclusive anonymous page in a COW mapping (can_follow_write_pte), and mprotect makes such ptes
+   * writable again when the vma regains VM_WRITE (can_change_pte_writable)
+   */
+  anonExclusive: boolean;
   /** a forced (ptrace, /proc/PID/mem) write may COW into a read-only shared mapping (2.6) or is refused (modern: -EFAULT → EIO) */
   forceWriteShared: boolean;
   /** xip/mspec etc. may query this to pick their per-version behaviour */
@@ -170,6 +176,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     populateWrite: r === MODERN_RELEASE ? 'private-writable' : 'vm_write',
     faultAround: r === MODERN_RELEASE ? 16 : 0,
     forceWriteShared: r !== MODERN_RELEASE,
+    anonExclusive: r === MODERN_RELEASE,
   };
   for (const v of options.variant ?? []) {
     switch (v) {

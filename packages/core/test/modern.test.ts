@@ -98,4 +98,26 @@ describe('kernel "6.x"', () => {
     expect(k.rss(p).anon).toBe(2);
     expect(k.madvise(p, a + 8 * PS, PS, MADV_DONTNEED).errno).toBe('ENOMEM');
   });
+
+  test('exclusive anonymous pages: a forced write needs one fault, mprotect rw→r→rw gives the write bit back (6.x only)', async () => {
+    const { PROT_READ: R } = await import('@mixedmap/core');
+    for (const [v, faults, writable] of [['2.6.32', 2, false], ['6.x', 1, true]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 1, R);
+      expect(clean(k.procMem(p.threads[0]!, a, true)).faults).toHaveLength(faults);
+      const b = anon(k, p, 1);
+      clean(k.access(p.threads[0]!, b, true));
+      clean(k.mprotect(p, b, PS, R));
+      clean(k.mprotect(p, b, PS, RW));
+      expect(k.readPte(p, b).write).toBe(writable);
+    }
+  });
+
+  test('MADV_POPULATE_WRITE on a read-only mapping is EINVAL', () => {
+    const k = machine('6.x');
+    const p = k.spawn('p');
+    const a = anon(k, p, 1, PROT_READ);
+    expect(k.madvise(p, a, PS, MADV_POPULATE_WRITE).errno).toBe('EINVAL');
+  });
 });

@@ -1,0 +1,160 @@
+// The executor on its own: the JSON it prints for the basic facts of the live kernel.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { buildExecutor, runProgram, page } from './helpers.js';
+
+let exe: string;
+beforeAll(() => {
+  exe = buildExecutor();
+});
+
+const prog = (body: string, head = 'limit 1073741824\ntimeout 5\ntasks 2\ntask 0\n'): string => `mixedmap-program 1\n${head}${body}end\n`;
+
+describe('mixedmap-executor', () => {
+  it('prints a header with the kernel, root and the zero pfn', () => {
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\n'));
+    expect(r.status).toBe(0);
+    const h = r.lines[0]!;
+    expect(h.executor).toBe(1);
+    expect(typeof h.kernel).toBe('string');
+    expect(h.root).toBe(process.getuid?.() === 0);
+    if (h.root) expect(h.zeroPfn).toBeGreaterThan(0);
+    expect(r.lines.at(-1)).toEqual({ done: true });
+  });
+
+  it('a read of private anonymous memory maps the zero page; a write maps an exclusive anon page', () => {
+    const r = runProgram(exe, prog('mapping 0 8192\nstep 0 0 mmap 0 8192 rw pa anon 0 0x0\nstep 1 0 read 0 0\nstep 2 0 write 0 4096\n'));
+    expect(r.status).toBe(0);
+    const [h, , read, write] = r.lines;
+    expect(read!.outcome).toBe('ok');
+    expect(read!.minflt).toBe(1);
+    const z = page(read!, 0, 0, 0);
+    expect(z[0]).toBe(1); // present
+    expect(z[1]).toBe(0); // not exclusive: the zero page is special, no mapcount
+    if (h!.root) {
+      expect(z[3]).toBe(h!.zeroPfn);
+      expect(z[4]).toBe(1); // KPF_ZERO_PAGE
+    }
+    expect(page(read!, 0, 0, 1)[0]).toBe(0);
+    const w = page(write!, 0, 0, 1);
+    expect(write!.minflt).toBe(1);
+    expect(w[0]).toBe(1);
+    expect(w[1]).toBe(1); // exclusive
+    if (h!.root) {
+      expect(w[4]).toBe(0);
+      expect(w[5]).toBe(1); // KPF_ANON
+      expect(w[8]).toBe(1); // kpagecount
+    }
+  });
+
+  it('COW after fork: shared until the child writes, then two frames', () => {
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\nstep 1 0 write 0 0\nstep 2 0 fork 1\nstep 3 1 write 0 0\n'));
+    expect(r.status).toBe(0);
+    const [h, , , fork, cow] = r.lines;
+    const p0 = page(fork!, 0, 0, 0);
+    const c0 = page(fork!, 1, 0, 0);
+    expect(p0[0] && c0[0]).toBe(1);
+    expect(p0[1]).toBe(0); // shared: not exclusive
+    expect(c0[1]).toBe(0);
+    if (h!.root) {
+      expect(c0[3]).toBe(p0[3]);
+      expect(p0[8]).toBe(2);
+    }
+    expect(cow!.minflt).toBe(1);
+    const p1 = page(cow!, 0, 0, 0);
+    const c1 = page(cow!, 1, 0, 0);
+    expect(p1[1]).toBe(1);
+    expect(c1[1]).toBe(1);
+    if (h!.root) expect(c1[3]).not.toBe(p1[3]);
+  });
+
+  it('SIGSEGV on PROT_NONE is caught per step and the next step runs', () => {
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 - pa anon 0 0x0\nstep 1 0 read 0 0\nstep 2 0 write 0 0\nstep 3 0 mprotect 0 0 4096 r\nstep 4 0 read 0 0\n'));
+    expect(r.status).toBe(0);
+    expect(r.lines.slice(2, 6).map((l) => l.outcome)).toEqual(['SIGSEGV', 'SIGSEGV', 'ok', 'ok']);
+    expect(r.lines[2]!.minflt).toBe(0);
+    expect(page(r.lines[5]!, 0, 0, 0)[0]).toBe(1);
+  });
+
+  it('a forced write through /proc/self/mem COWs a read-only private page; a read-only shared one is EIO', () => {
+    const r = runProgram(
+      exe,
+      prog(
+        'file 0 4096\nmapping 0 4096\nmapping 1 4096\nstep 0 0 mmap 0 4096 r pa anon 0 0x0\nstep 1 0 read 0 0\nstep 2 0 poke 0 0\nstep 3 0 write 0 0\n' +
+          'step 4 0 mmap 1 4096 r s file:0 0 0x0\nstep 5 0 poke 1 0\n',
+      ),
+    );
+    expect(r.status).toBe(0);
+    const [h, , , poke, write, , pokeShared] = r.lines;
+    expect(poke!.outcome).toBe('ok');
+    expect(poke!.ret).toBe(1);
+    const pg = page(poke!, 0, 0, 0);
+    expect(pg[0]).toBe(1);
+    expect(pg[1]).toBe(1); // an exclusive anonymous copy
+    if (h!.root) {
+      expect(pg[3]).not.toBe(h!.zeroPfn);
+      expect(pg[5]).toBe(1);
+    }
+    expect(write!.outcome).toBe('SIGSEGV'); // still read-only for the user
+    expect(pokeShared!.outcome).toBe('error');
+    expect(pokeShared!.errname).toBe('EIO');
+  });
+
+  it('a memfd truncated below the mapping gives SIGBUS', () => {
+    const r = runProgram(exe, prog('file 0 8192\nmapping 0 8192\nstep 0 0 mmap 0 8192 rw s file:0 0 0x0\nstep 1 0 write 0 4096\nstep 2 0 truncate 0 4096\nstep 3 0 read 0 4096\n'));
+    expect(r.status).toBe(0);
+    expect(page(r.lines[3]!, 0, 0, 1)[0]).toBe(0); // the truncate zapped the pte
+    expect(r.lines[4]!.outcome).toBe('SIGBUS');
+  });
+
+  it('an exited task is gone (and its pages unshared) before the next snapshot', () => {
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\nstep 1 0 write 0 0\nstep 2 0 fork 1\nstep 3 1 exit\n'));
+    const exit = r.lines[4]!;
+    expect(exit.tasks.map((t: { task: number }) => t.task)).toEqual([0]);
+    expect(page(exit, 0, 0, 0)[1]).toBe(1);
+  });
+
+  it('an access to a mapping unmapped as a whole is SIGSEGV, not a refusal', () => {
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\nstep 1 0 munmap 0 0 4096\nstep 2 0 write 0 0\n'));
+    expect(r.lines[3]!.outcome).toBe('SIGSEGV');
+    expect(r.lines[3]!.tasks[0].maps).toEqual([]);
+  });
+
+  it('refuses malformed programs before anything runs (exit 2, the line)', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['', /empty program/],
+      ['mixedmap-program 2\nend\n', /line 1: expected the header/],
+      [prog('mapping 0 4096\nstep 0 0 frobnicate 0\n'), /line 7: unknown op "frobnicate"/],
+      [prog('mapping 0 4096\nstep 0 0 read 0 4096\n'), /outside mapping 0/],
+      [prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0\n'), /takes 7 arguments/],
+      ['mixedmap-program 1\ntasks 1\ntask 0\nmapping 0 4096\n', /missing "end"/],
+      [prog('step 0 1 read 0 0\n'), /mapping 0 is not declared|task 1 does not exist/],
+    ];
+    for (const [text, re] of cases) {
+      const r = runProgram(exe, text);
+      expect(r.status, text).toBe(2);
+      expect(r.lines).toHaveLength(1);
+      expect(String(r.lines[0]!.error)).toMatch(re);
+    }
+  });
+
+  it('refuses mappings over the size limit (program limit and --limit)', () => {
+    const big = prog('mapping 0 2147483648\nstep 0 0 mmap 0 2147483648 rw pa anon 0 0x0\n');
+    const r = runProgram(exe, big);
+    expect(r.status).toBe(2);
+    expect(r.lines[0]!.error).toMatch(/over the limit of 1073741824 bytes/);
+    const small = prog('mapping 0 8192\nstep 0 0 mmap 0 8192 rw pa anon 0 0x0\n');
+    const r2 = runProgram(exe, small, ['--limit', '4096']);
+    expect(r2.status).toBe(2);
+    expect(r2.lines[0]!.error).toMatch(/over the limit of 4096 bytes/);
+    expect(runProgram(exe, small, ['--check']).lines[0]).toEqual({ ok: true, steps: 1 });
+  });
+
+  it('the build script skips the executor without a compiler and still succeeds', () => {
+    const script = fileURLToPath(new URL('../scripts/build-executor.mjs', import.meta.url));
+    const r = spawnSync(process.execPath, [script], { env: { ...process.env, CC: '/nonexistent/cc' }, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/no C compiler.*skipping the executor/);
+  });
+});
