@@ -4,7 +4,11 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, type Machine, type Task, type OpResult } from '@mixedmap/core';
+import arm from '@mixedmap/arch-arm';
+import s390 from '@mixedmap/arch-s390';
 import { machine, PAGE_SIZE as PS } from './fixtures/machines.js';
+
+const ARCHS = { x86: undefined, arm, s390 } as const;
 
 const KERNELS = ['2.6.19', '2.6.20', '2.6.22', '2.6.23', '2.6.24', '2.6.25', '2.6.26', '2.6.27', '2.6.28', '2.6.29', '2.6.31', '2.6.32'];
 
@@ -27,8 +31,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), pages: fc.nat(8) }) },
 );
 
-function run(kernel: string, ops: Op[]): void {
-  const k: Machine = machine(kernel);
+function run(arch: keyof typeof ARCHS, kernel: string, ops: Op[]): void {
+  const k: Machine = machine(kernel, ARCHS[arch] ? { arch: ARCHS[arch] } : {});
   const tasks: Task[] = [k.spawn('init')];
   const maps = new Map<Task, number[]>([[tasks[0]!, []]]);
   const check = (what: string, r: OpResult) => {
@@ -100,10 +104,10 @@ function run(kernel: string, ops: Op[]): void {
   expect(k.leaks()).toEqual([]);
 }
 
-describe('random operation sequences keep every invariant (x86, anonymous and page-cache memory)', () => {
-  test('fast-check over all epochs', () => {
+describe('random operation sequences keep every invariant (x86, arm, s390; anonymous and page-cache memory)', () => {
+  test('fast-check over all epochs and archs', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...KERNELS), fc.array(opArb, { minLength: 1, maxLength: 50 }), (kernel, ops) => run(kernel, ops)),
+      fc.property(fc.constantFrom<keyof typeof ARCHS>('x86', 'arm', 's390'), fc.constantFrom(...KERNELS), fc.array(opArb, { minLength: 1, maxLength: 50 }), (arch, kernel, ops) => run(arch, kernel, ops)),
       { numRuns: 800 },
     );
   });
