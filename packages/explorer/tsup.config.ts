@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { preset } from '@mixedmap/tsup-config';
 
-export default defineConfig(preset());
+// the worker script is its own entry: parallel explorations start it as a worker thread
+export default defineConfig(preset({ entry: ['src/index.ts', 'src/worker.ts'] }));

@@ -29,6 +29,8 @@ export interface CliEnv {
   color?: boolean;
   /** progress of a long run: called with (done, total) as cells complete, and (total, total) at the end */
   progress?: (done: number, total: number) => void;
+  /** progress of an exploration: states seen so far and the frontier still to expand */
+  exploreProgress?: (states: number, frontier: number) => void;
 }
 
 /** Runs with more cells than this show a progress bar (when stderr is a TTY). */
@@ -71,7 +73,7 @@ Usage:
                                     run each scenario on every arch × kernel combination
                                     (default: the scenario's own); a table of the steps
                                     where the combinations differ; expectations not checked
-  mixedmap explore FILE... [--max-states N] [--max-depth N] [--json]
+  mixedmap explore FILE... [--max-states N] [--max-depth N] [--workers N] [--json]
                                     every interleaving of a litmus test's race steps
                                     (herd7-style States / Observation, counterexamples);
                                     exit 1 when a condition is not validated
@@ -103,6 +105,7 @@ interface Parsed {
   kernel?: string;
   maxStates?: number;
   maxDepth?: number;
+  workers?: number;
   limit?: number;
 }
 
@@ -120,6 +123,7 @@ export function parseCommandLine(argv: string[]): Parsed {
         kernel: { type: 'string', multiple: true },
         'max-states': { type: 'string' },
         'max-depth': { type: 'string' },
+        workers: { type: 'string' },
         limit: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -138,8 +142,8 @@ export function parseCommandLine(argv: string[]): Parsed {
     if (values.arch !== undefined) throw new UsageError('--arch belongs to the matrix command');
     if (values.kernel !== undefined) throw new UsageError('--kernel belongs to the matrix command');
   }
-  if (cmd !== 'explore' && (values['max-states'] !== undefined || values['max-depth'] !== undefined)) {
-    throw new UsageError('--max-states and --max-depth belong to the explore command');
+  if (cmd !== 'explore' && (values['max-states'] !== undefined || values['max-depth'] !== undefined || values.workers !== undefined)) {
+    throw new UsageError('--max-states, --max-depth and --workers belong to the explore command');
   }
   if (cmd === undefined) {
     if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
@@ -187,7 +191,8 @@ export function parseCommandLine(argv: string[]): Parsed {
     };
     const maxStates = bound('max-states', values['max-states']);
     const maxDepth = bound('max-depth', values['max-depth']);
-    return { command: 'explore', files: rest, json, ...(maxStates ? { maxStates } : {}), ...(maxDepth ? { maxDepth } : {}) };
+    const workers = bound('workers', values.workers);
+    return { command: 'explore', files: rest, json, ...(maxStates ? { maxStates } : {}), ...(maxDepth ? { maxDepth } : {}), ...(workers ? { workers } : {}) };
   }
   throw new UsageError(`unknown command "${cmd}" (commands: run, inspect, matrix, explore, oracle; see --help)`);
 }
@@ -386,7 +391,8 @@ export async function main(argv: string[], env: CliEnv = {}): Promise<CliOutput>
           json: p.json,
           ...(p.maxStates ? { maxStates: p.maxStates } : {}),
           ...(p.maxDepth ? { maxDepth: p.maxDepth } : {}),
-          ...(env.progress ? { progress: (n: number) => env.progress!(n, n) } : {}),
+          ...(p.workers ? { workers: p.workers } : {}),
+          ...(env.exploreProgress ? { progress: env.exploreProgress } : {}),
         });
       case 'examples':
         return await commandExamples(p.json);

@@ -1,13 +1,16 @@
 // `mixedmap explore FILE...`: every interleaving of a litmus test's race steps (packages/explorer).
 // Exit 0 when every condition is validated, 1 when one is not, 2 on bad input.
 
-import { loadLitmus, explore, renderExplore, exploreJson, type ExploreResult } from '@mixedmap/explorer';
+import { exploreFile, renderExplore, exploreJson, type ExploreResult } from '@mixedmap/explorer';
 import { isScenarioError, formatProblem } from '@mixedmap/scenario';
 
 export interface ExploreCliOptions {
   json: boolean;
   maxDepth?: number;
   maxStates?: number;
+  /** worker threads; the interleavings are split by their first move */
+  workers?: number;
+  /** progress display (stderr is a terminal): states seen, frontier size */
   progress?: (states: number, frontier: number) => void;
 }
 
@@ -15,8 +18,12 @@ export async function runExploreCommand(files: string[], o: ExploreCliOptions): 
   const results: ExploreResult[] = [];
   for (const f of files) {
     try {
-      const l = await loadLitmus(f);
-      results.push(explore(l, { ...(o.maxDepth ? { maxDepth: o.maxDepth } : {}), ...(o.maxStates ? { maxStates: o.maxStates } : {}), ...(o.progress ? { onProgress: o.progress } : {}) }));
+      results.push(await exploreFile(f, {
+        workers: o.workers ?? 1,
+        ...(o.maxDepth ? { maxDepth: o.maxDepth } : {}),
+        ...(o.maxStates ? { maxStates: o.maxStates } : {}),
+        ...(o.progress ? { onProgress: o.progress } : {}),
+      }));
     } catch (e) {
       if (isScenarioError(e)) return { code: 2, stdout: '', stderr: e.problems.map((p) => `mixedmap: ${formatProblem(p)}`).join('\n') + '\n' };
       throw e;

@@ -11,7 +11,14 @@ const progress = err.isTTY
     }
   : undefined;
 
-const out = await main(process.argv.slice(2), { color, ...(progress ? { progress } : {}) });
+const exploreProgress = err.isTTY
+  ? (states: number, frontier: number): void => {
+      err.write(`\r\u001b[2Kexploring: ${states} states, ${frontier} to expand`);
+    }
+  : undefined;
+
+const out = await main(process.argv.slice(2), { color, ...(progress ? { progress } : {}), ...(exploreProgress ? { exploreProgress } : {}) });
+if (exploreProgress) err.write('\r\u001b[2K');
 if (out.stdout) process.stdout.write(out.stdout);
 if (out.stderr) process.stderr.write(out.stderr);
 process.exitCode = out.code;

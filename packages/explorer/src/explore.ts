@@ -17,6 +17,8 @@ export interface ExploreOptions {
   maxStates?: number;
   /** called now and then with the number of states seen */
   onProgress?: (states: number, frontier: number) => void;
+  /** explore only the schedules that start with these moves (thread indices): a worker's share */
+  firstMoves?: number[];
 }
 
 /** One move of the trace: a thread ran one atomic piece of a race step. */
@@ -211,9 +213,10 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
     for (const i of prefix) w.move(i);
     return w;
   };
-  const root = new World(litmus);
+  const start = opts.firstMoves ?? [];
+  const root = replay(start);
   const nodes = new Map<string, Node>();
-  const rootNode: Node = { prefix: [], key: root.key(), children: [], final: root.allDone() };
+  const rootNode: Node = { prefix: [...start], key: root.key(), children: [], final: root.allDone() };
   nodes.set(rootNode.key, rootNode);
   let frontier: Node[] = [rootNode];
   let cut: string | null = null;
@@ -273,7 +276,6 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
   // observe every final state
   const locs = [...locations(litmus.condition.expr), ...litmus.observe.flatMap((o) => locations(o))];
   const grouped = new Map<string, FinalState>();
-  let counterexample: ExploreResult['counterexample'] = null;
   for (const n of nodes.values()) {
     if (!n.final) continue;
     const trace: TraceMove[] = [];
@@ -291,13 +293,17 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
       grouped.set(label, { values, holds, interleavings: count, trace, oops: w.oops });
     }
   }
-  const states = [...grouped.values()];
+  return summarize(litmus.scenario.name, litmus.condition.quantifier, litmus.condition.text, [...grouped.values()], nodes.size, cut, performance.now() - t0);
+}
+
+/** Verdict, witnesses and counterexample of a set of final states (one exploration or merged parts). */
+function summarize(name: string, q: string, condition: string, states: FinalState[], statesExplored: number, cut: string | null, elapsedMs: number): ExploreResult {
   const positive = states.filter((s) => s.holds).reduce((a, s) => a + s.interleavings, 0);
   const negative = states.filter((s) => !s.holds).reduce((a, s) => a + s.interleavings, 0);
-  const q = litmus.condition.quantifier;
   const ok = q === 'exists' ? positive > 0 : q === '~exists' ? positive === 0 : negative === 0;
   const violating = states.filter((s) => (q === '~exists' ? s.holds : q === 'forall' ? !s.holds : false));
   const shortest = (xs: FinalState[]) => xs.reduce<FinalState | null>((b, s) => (!b || s.trace.length < b.trace.length ? s : b), null);
+  let counterexample: ExploreResult['counterexample'] = null;
   const v = shortest(violating);
   if (v) counterexample = { reason: `a final state ${q === '~exists' ? 'satisfies' : 'violates'} the condition`, trace: v.trace };
   else {
@@ -305,20 +311,38 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
     if (o) counterexample = { reason: `Oops: ${o.oops}`, trace: o.trace };
   }
   return {
-    name: litmus.scenario.name,
-    quantifier: q,
-    condition: litmus.condition.text,
-    ok,
-    states,
-    positive,
-    negative,
+    name, quantifier: q, condition, ok, states, positive, negative,
     observation: positive === 0 ? 'Never' : negative === 0 ? 'Always' : 'Sometimes',
-    interleavings: positive + negative,
-    statesExplored: nodes.size,
-    cut,
-    counterexample,
-    elapsedMs: performance.now() - t0,
+    interleavings: positive + negative, statesExplored, cut, counterexample, elapsedMs,
   };
+}
+
+/** The thread indices that can make the first move (a parallel run gives each to a worker). */
+export function firstMoves(litmus: Litmus): number[] {
+  const w = new World(litmus);
+  return w.names.map((_, i) => i).filter((i) => w.enabled(i));
+}
+
+/**
+ * Merges the results of explorations that each started with a different first move: the
+ * interleavings partition by their first move, so counts add up; equal final states merge.
+ */
+export function mergeResults(parts: ExploreResult[]): ExploreResult {
+  const first = parts[0]!;
+  const byLabel = new Map<string, FinalState>();
+  for (const p of parts) {
+    for (const st of p.states) {
+      const label = JSON.stringify(st.values);
+      const g = byLabel.get(label);
+      if (!g) byLabel.set(label, { ...st });
+      else {
+        g.interleavings += st.interleavings;
+        if (st.trace.length < g.trace.length) g.trace = st.trace;
+      }
+    }
+  }
+  const cut = parts.map((p) => p.cut).find((c) => c) ?? null;
+  return summarize(first.name, first.quantifier, first.condition, [...byLabel.values()], parts.reduce((a, p) => a + p.statesExplored, 0), cut, Math.max(...parts.map((p) => p.elapsedMs)));
 }
 
 /** The values of the locations in a final state, each thread's outcomes, and leaks after every task exits. */

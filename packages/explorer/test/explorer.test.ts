@@ -98,3 +98,15 @@ race: [a, b]
     expect(() => parseCondition('exists (count(m) ==')).toThrow(/expected a value/);
   });
 });
+
+describe('parallel exploration over worker threads', () => {
+  test('the first moves partition the interleavings: two workers give the same states and counts as one thread', async () => {
+    const { exploreFile } = await import('@mixedmap/explorer');
+    for (const f of ['c13-xip-fault-race.yaml', 'three-threads-two-faults.yaml']) {
+      const one = await run(f);
+      const two = await exploreFile(join(DIR, f), { workers: 2 });
+      expect([two.ok, two.interleavings, two.positive, two.negative, two.states.length]).toEqual([one.ok, one.interleavings, one.positive, one.negative, one.states.length]);
+      expect(two.counterexample?.trace.length).toBe(one.counterexample?.trace.length);
+    }
+  });
+});
