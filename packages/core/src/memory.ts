@@ -870,35 +870,29 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
   const pte = k.pte;
   const m = k.mem;
   const mm = vma.mm;
-  const pt = mm.pt;
-  for (let a = start; a < end; a += PAGE_SIZE) {
-    const vpn = a / PAGE_SIZE;
-    if (!pt.lookup(vpn)) {
-      // skip to the next table
-      const next = (Math.floor(vpn / pt.ptesPerTable) + 1) * pt.ptesPerTable * PAGE_SIZE;
-      a = next - PAGE_SIZE;
-      continue;
+  const none = pte.none;
+  mm.pt.forEachTableInRange(start / PAGE_SIZE, end / PAGE_SIZE, (tbl, slot0, endSlot, vpn0) => {
+    for (let slot = slot0; slot < endSlot; slot += 2) {
+      const lo = tbl[slot]!;
+      const hi = tbl[slot + 1]!;
+      if (lo === none && hi === 0) continue;
+      const a = (vpn0 + (slot - slot0) / 2) * PAGE_SIZE;
+      const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
+      if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
+      tbl[slot] = none;
+      tbl[slot + 1] = 0;
+      if (page < 0) continue; // raw/special/zero ptes simply vanish
+      if (m.flags[page]! & PG_anon) {
+        mm.anonRss--;
+      } else {
+        if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
+        if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
+        mm.fileRss--;
+      }
+      pageRemoveRmap(k, page, vma, a, k.chain);
+      k.putPageChecked(page);
     }
-    const tbl = pt.tbl;
-    const slot = pt.slot;
-    const lo = tbl[slot]!;
-    const hi = tbl[slot + 1]!;
-    if (pte.isNone(lo, hi)) continue;
-    const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
-    if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
-    tbl[slot] = pte.none;
-    tbl[slot + 1] = 0;
-    if (page < 0) continue; // raw/special/zero ptes simply vanish
-    if (m.flags[page]! & PG_anon) {
-      mm.anonRss--;
-    } else {
-      if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
-      if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
-      mm.fileRss--;
-    }
-    pageRemoveRmap(k, page, vma, a, k.chain);
-    k.putPageChecked(page);
-  }
+  });
 }
 
 /** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */
@@ -917,39 +911,40 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
   k.enter(FN.copy_page_range);
   const pte = k.pte;
   const m = k.mem;
-  const spt = src.mm.pt;
   const dpt = dst.mm.pt;
   const cow = isCowMapping(src.flags);
-  for (let a = src.start; a < src.end; a += PAGE_SIZE) {
-    const vpn = a / PAGE_SIZE;
-    if (!spt.lookup(vpn)) {
-      a = (Math.floor(vpn / spt.ptesPerTable) + 1) * spt.ptesPerTable * PAGE_SIZE - PAGE_SIZE;
-      continue;
+  const shared = (src.flags & VM_SHARED) !== 0;
+  let err = 0;
+  src.mm.pt.forEachTableInRange(src.start / PAGE_SIZE, src.end / PAGE_SIZE, (stbl, slot0, endSlot, vpn0) => {
+    if (err) return;
+    // the child's table for this range, allocated once (copy_pte_range)
+    if (!dpt.alloc(vpn0)) {
+      err = -ENOMEM;
+      return;
     }
-    const stbl = spt.tbl;
-    const sslot = spt.slot;
-    let lo = stbl[sslot]!;
-    const hi = stbl[sslot + 1]!;
-    if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
-    if (cow && pte.write(lo)) {
-      lo = pte.wrprotect(lo); // write-protect parent and child
-      stbl[sslot] = lo;
+    const dtbl = dpt.tbl;
+    for (let slot = slot0; slot < endSlot; slot += 2) {
+      let lo = stbl[slot]!;
+      const hi = stbl[slot + 1]!;
+      if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
+      if (cow && pte.write(lo)) {
+        lo = pte.wrprotect(lo); // write-protect parent and child
+        stbl[slot] = lo;
+      }
+      let child = shared ? pte.mkclean(lo) : lo;
+      child = pte.mkold(child);
+      const page = vmNormalPage(k, src, (vpn0 + (slot - slot0) / 2) * PAGE_SIZE, lo, hi);
+      if (page >= 0) {
+        m.getPage(page);
+        pageDupRmap(k, page, k.chain);
+        if (m.flags[page]! & PG_anon) dst.mm.anonRss++;
+        else dst.mm.fileRss++;
+      }
+      dtbl[slot] = child;
+      dtbl[slot + 1] = hi;
     }
-    let child = lo;
-    if (src.flags & VM_SHARED) child = pte.mkclean(child);
-    child = pte.mkold(child);
-    const page = vmNormalPage(k, src, a, lo, hi);
-    if (page >= 0) {
-      m.getPage(page);
-      pageDupRmap(k, page, k.chain);
-      if (m.flags[page]! & PG_anon) dst.mm.anonRss++;
-      else dst.mm.fileRss++;
-    }
-    if (!dpt.alloc(vpn)) return -ENOMEM;
-    dpt.tbl[dpt.slot] = child;
-    dpt.tbl[dpt.slot + 1] = hi;
-  }
-  return 0;
+  });
+  return err;
 }
 
 // ---------------------------------------------------------------------------------------------

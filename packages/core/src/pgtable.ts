@@ -91,6 +91,20 @@ export class PageTables {
     return true;
   }
 
+  /**
+   * Visits the existing leaf tables covering [startVpn, endVpn): for each, the table, the first
+   * and end slot inside it, and the vpn of the first slot — one walk per table, not per pte (the
+   * kernel's zap_pte_range / copy_pte_range shape). Tables that do not exist are skipped.
+   */
+  forEachTableInRange(startVpn: number, endVpn: number, fn: (tbl: Uint32Array, slot: number, endSlot: number, vpn: number) => void): void {
+    const per = this.leafEntries;
+    for (let vpn = startVpn; vpn < endVpn; ) {
+      const stop = Math.min((Math.floor(vpn * this.leafInv) + 1) * per, endVpn);
+      if (this.lookup(vpn)) fn(this.tbl, this.slot, this.slot + (stop - vpn) * 2, vpn);
+      vpn = stop;
+    }
+  }
+
   /** Number of ptes in one leaf table. */
   get ptesPerTable(): number {
     return this.leafEntries;

@@ -1,0 +1,123 @@
+// Runs one benchmark case: warm-up and timed samples through tinybench (setup/teardown untimed, in
+// its beforeEach/afterEach hooks), GC time inside the samples from PerformanceObserver 'gc'
+// entries, and the process memory after each sample (peak over the samples).
+
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Bench } from 'tinybench';
+import type { BenchCase, MeasureResult } from './api.js';
+import type { BenchResult, Stat } from './results.js';
+
+setFlagsFromString('--expose-gc');
+/** a full GC between samples (untimed), so that one sample's garbage does not land in the next */
+export const fullGc: () => void = runInNewContext('gc') as () => void;
+
+interface GcEntry {
+  start: number;
+  end: number;
+}
+const gcEntries: GcEntry[] = [];
+const obs = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcEntries.push({ start: e.startTime, end: e.startTime + e.duration });
+});
+obs.observe({ entryTypes: ['gc'] });
+
+/** GC milliseconds that fall inside the given windows. */
+function gcInside(windows: Array<[number, number]>): number {
+  for (const e of obs.takeRecords()) gcEntries.push({ start: e.startTime, end: e.startTime + e.duration });
+  let ms = 0;
+  for (const g of gcEntries) {
+    for (const [a, b] of windows) {
+      const lo = Math.max(a, g.start);
+      const hi = Math.min(b, g.end);
+      if (hi > lo) ms += hi - lo;
+    }
+  }
+  return ms;
+}
+
+export function stat(values: number[]): Stat {
+  const v = [...values].sort((a, b) => a - b);
+  const n = v.length;
+  const median = n === 0 ? NaN : n % 2 ? v[(n - 1) / 2]! : (v[n / 2 - 1]! + v[n / 2]!) / 2;
+  return { median, min: v[0] ?? NaN, max: v[n - 1] ?? NaN };
+}
+
+interface Mem {
+  heapUsed: number;
+  arrayBuffers: number;
+  rss: number;
+}
+
+function peak(a: Mem, b: NodeJS.MemoryUsage): Mem {
+  return { heapUsed: Math.max(a.heapUsed, b.heapUsed), arrayBuffers: Math.max(a.arrayBuffers, b.arrayBuffers), rss: Math.max(a.rss, b.rss) };
+}
+
+export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchResult, 'package' | 'file'>> {
+  const base = { id: c.id, group: c.group, title: c.title, tags: c.tags ?? {}, unit: c.unit, ops: c.ops };
+  fullGc();
+  await new Promise((r) => setImmediate(r));
+  gcEntries.length = 0;
+  obs.takeRecords();
+  let mem: Mem = { heapUsed: 0, arrayBuffers: 0, rss: 0 };
+  if (c.measure) {
+    const t0 = performance.now();
+    const m: MeasureResult = await c.measure();
+    const t1 = performance.now();
+    mem = peak(mem, process.memoryUsage());
+    if (m.missing) return { ...base, status: 'missing', reason: m.missing, samples: 0, metrics: m.metrics ?? {}, tables: m.tables ?? [], charts: m.charts ?? [] };
+    const ns = m.samplesNsPerOp ?? [];
+    const s = stat(ns);
+    return {
+      ...base, status: 'ok', samples: ns.length, nsPerOp: ns.length ? s : undefined, opsPerSec: ns.length ? 1e9 / s.median : undefined,
+      sampleMs: undefined, memory: mem, gcShare: gcInside([[t0, t1]]) / (t1 - t0), wallMs: t1 - t0,
+      metrics: m.metrics ?? {}, tables: m.tables ?? [], charts: m.charts ?? [],
+    };
+  }
+  if (!c.run) throw new Error(`benchmark ${c.id} has neither run nor measure`);
+  const samples = quick ? 1 : (c.samples ?? 5);
+  const warmup = quick ? 0 : (c.warmup ?? 1);
+  const total = samples + warmup;
+  let state: unknown;
+  let calls = 0;
+  let metrics: Record<string, number | string | boolean> = {};
+  const windows: Array<[number, number]> = [];
+  const run = c.run;
+  const wall0 = performance.now();
+  const bench = new Bench({
+    iterations: samples, time: 0, warmup: warmup > 0, warmupIterations: warmup, warmupTime: 0, retainSamples: true, throws: true,
+  });
+  bench.add(c.id, () => {
+    const t0 = performance.now();
+    run(state);
+    const t1 = performance.now();
+    if (calls >= warmup) windows.push([t0, t1]);
+  }, {
+    beforeEach: async () => {
+      state = c.setup ? await c.setup() : undefined;
+    },
+    afterEach: () => {
+      calls++;
+      mem = peak(mem, process.memoryUsage());
+      if (calls === total && c.metrics) metrics = c.metrics(state);
+      c.teardown?.(state);
+      state = undefined;
+      fullGc();
+    },
+  });
+  await bench.run();
+  const wallMs = performance.now() - wall0;
+  const task = bench.tasks[0]!;
+  const r = task.result as { state: string; error?: Error; latency?: { samples?: ArrayLike<number> } };
+  if (r.state === 'errored' || r.error) throw r.error ?? new Error(`benchmark ${c.id} failed`);
+  // the per-sample times we took ourselves (tinybench's latency samples include its hooks' bookkeeping)
+  const ms = windows.map(([a, b]) => b - a);
+  const sMs = stat(ms);
+  const nsPerOp = stat(ms.map((x) => (x * 1e6) / c.ops));
+  const timed = ms.reduce((a, b) => a + b, 0);
+  return {
+    ...base, status: 'ok', samples: ms.length, nsPerOp, opsPerSec: 1e9 / nsPerOp.median, sampleMs: sMs, memory: mem,
+    gcShare: timed > 0 ? gcInside(windows) / timed : 0, wallMs, metrics, tables: [], charts: [],
+  };
+}
