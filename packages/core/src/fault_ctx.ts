@@ -76,6 +76,8 @@ export const WINDOW = {
   wp_copy: 5,
   /** do_wp_page ran ->page_mkwrite with the ptl dropped */
   wp_mkwrite: 6,
+  /** a driver's handler stopped at its own lock window (k.suspendHandler; named by the driver) */
+  driver: 7,
 } as const;
 
 export const WINDOW_NAMES = [
@@ -86,6 +88,7 @@ export const WINDOW_NAMES = [
   'do_no_pfn: ->nopfn done, ptl dropped → retake ptl, recheck pte_none',
   'do_wp_page: copy made, ptl dropped → retake ptl, recheck pte_same',
   'do_wp_page: ->page_mkwrite done, ptl dropped → retake ptl, recheck pte_same',
+  'driver window',
 ];
 
 // Continuation phases (what faultResume runs next).
@@ -97,6 +100,8 @@ export const PH_FAULT_COMMIT = 4;
 export const PH_NOPFN_COMMIT = 5;
 export const PH_WP_COMMIT = 6;
 export const PH_WP_MKWRITE_COMMIT = 7;
+export const PH_FAULT_HANDLER_RESUME = 8;
+export const PH_NOPFN_HANDLER_RESUME = 9;
 
 const CHAIN_MAX = 32;
 
@@ -126,12 +131,20 @@ export class FaultCtx {
   ret = 0;
   phase = PH_DONE;
   window = 0;
+  /** a driver handler's continuation after its own window (k.suspendHandler), and the window's name */
+  resume: (() => number) | null = null;
+  driverWindow = '';
   readonly vmf: VmFault = { pgoff: 0, flags: 0, virtualAddress: 0, page: -1 };
   readonly chain = new Uint8Array(CHAIN_MAX);
   chainLen = 0;
 
   enter(fn: number): void {
     if (this.chainLen < CHAIN_MAX) this.chain[this.chainLen++] = fn;
+  }
+
+  /** The name of the window the fault is stopped at. */
+  windowName(): string {
+    return this.window === WINDOW.driver ? this.driverWindow : WINDOW_NAMES[this.window] ?? '';
   }
 
   chainNames(): string[] {

@@ -266,6 +266,20 @@ export class Machine {
     this.onTrace?.({ kind: 'fault', detail: `${rec.chain.join(' → ')} = ${rec.result}` });
   }
 
+  /**
+   * Lets a driver's ->fault / ->nopfn stop at its own lock window (mspec's vdata->lock, XIP's
+   * sparse mutex), so the explorer can run another thread there: the handler returns what this
+   * returns, and the fault path calls `resume` (which returns the handler's real result) when the
+   * thread runs again. Outside a fault, `resume` runs at once.
+   */
+  suspendHandler(windowName: string, resume: () => number): number {
+    const c = this.curFault;
+    if (!c) return resume();
+    c.resume = resume;
+    c.driverWindow = windowName;
+    return 0;
+  }
+
   setCurrentFault(c: FaultCtx | null): void {
     this.curFault = c;
   }
@@ -500,7 +514,7 @@ export class Machine {
   /** Whether the thread's access is inside a fault, stopped at a named window (its name), or null. */
   accessWindow(t: Thread): string | null {
     const s = this.stepping.get(t);
-    return s?.inFault ? WINDOW_NAMES[t.fault.window] ?? null : null;
+    return s?.inFault ? t.fault.windowName() : null;
   }
 
   stepAccess(t: Thread): boolean {

@@ -13,7 +13,7 @@ import {
 } from './constants.js';
 import {
   FaultCtx, FN, FAULT_FLAG_WRITE, WINDOW, PH_DONE, PH_DISPATCH, PH_ANON_COMMIT, PH_ZERO_COMMIT, PH_FAULT_COMMIT,
-  PH_NOPFN_COMMIT, PH_WP_COMMIT, PH_WP_MKWRITE_COMMIT,
+  PH_NOPFN_COMMIT, PH_WP_COMMIT, PH_WP_MKWRITE_COMMIT, PH_FAULT_HANDLER_RESUME, PH_NOPFN_HANDLER_RESUME,
 } from './fault_ctx.js';
 import { PG_anon, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
 import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
@@ -182,6 +182,7 @@ export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address
   c.newPage = -1;
   c.anon = false;
   c.ret = 0;
+  c.resume = null;
   c.chainLen = 0;
   c.enter(FN.handle_mm_fault);
   k.faultsTotal++;
@@ -213,6 +214,8 @@ export function faultResume(k: Machine, c: FaultCtx): number {
     case PH_NOPFN_COMMIT: return doNoPfnCommit(k, c);
     case PH_WP_COMMIT: return doWpPageCommit(k, c);
     case PH_WP_MKWRITE_COMMIT: return doWpPageMkwriteCommit(k, c);
+    case PH_FAULT_HANDLER_RESUME: return doFaultAfterHandler(k, c, resumeHandler(c));
+    case PH_NOPFN_HANDLER_RESUME: return doNoPfnAfterHandler(k, c, resumeHandler(c));
     default: throw new Error(`faultResume: no continuation (phase ${phase})`);
   }
 }
@@ -453,8 +456,16 @@ function faultAround(k: Machine, c: FaultCtx): boolean {
   return mapped;
 }
 
+/** Runs a handler's continuation after its own window (k.suspendHandler). */
+function resumeHandler(c: FaultCtx): number {
+  const fn = c.resume!;
+  c.resume = null;
+  return fn();
+}
+
 /** The common tail of __do_fault and do_no_page: early COW or page_mkwrite, then the window. */
 function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
+  if (c.resume) return openWindow(c, WINDOW.driver, PH_FAULT_HANDLER_RESUME); // the handler stopped at its own lock
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret; // the handler installed the pte itself, or failed
   const vma = c.vma;
   const page = c.vmf.page;
@@ -566,7 +577,15 @@ function doNoPfn(k: Machine, c: FaultCtx): number {
     }
   }
   c.enter(FN.nopfn);
-  const pfn = vma.ops!.nopfn!(vma, c.address, k);
+  return doNoPfnAfterHandler(k, c, vma.ops!.nopfn!(vma, c.address, k));
+}
+
+/** do_no_pfn after ->nopfn returned (or stopped at its own lock window and resumed). */
+function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
+  if (c.resume) return openWindow(c, WINDOW.driver, PH_NOPFN_HANDLER_RESUME);
+  const vma = c.vma;
+  const f = k.f;
+  const flags = vma.flags;
   if (f.mixedmap && flags & VM_MIXEDMAP && k.pfnValid(pfn)) {
     k.bug('BUG_ON((vma->vm_flags & VM_MIXEDMAP) && pfn_valid(pfn)) in do_no_pfn', c.chainNames());
   }

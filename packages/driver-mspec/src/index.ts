@@ -46,11 +46,6 @@ export interface MspecState {
   vdatas: Set<VmaData>;
   /** pool pages lost because 2.6.19–2.6.22 sized the free loop from the closing vma */
   leaked: number;
-  /**
-   * Test hook: runs between uncached_alloc_page and taking vdata->lock, i.e. in the window where
-   * another thread can allocate for the same slot (A4, "both allocate").
-   */
-  allocWindow?: (vdata: VmaData, index: number) => void;
 }
 
 const NODES: Record<string, MspecType> = {
@@ -88,17 +83,19 @@ function pageIndex(k: Machine, vma: Vma, vdata: VmaData, address: number): numbe
 }
 
 /**
- * The common body of mspec_nopfn / mspec_fault: allocate the slot's page if it is empty, publish
- * it under vdata->lock unless another thread was first (then free ours and use theirs). Returns
- * the pfn or -1 (pool empty).
+ * The common body of mspec_nopfn / mspec_fault: allocate the slot's page if it is empty, then,
+ * under vdata->lock, publish it unless another thread was first (then free ours and use theirs).
+ * The lock is a window of its own (k.suspendHandler): the explorer can run the other thread between
+ * the allocation and the lock. `done` gets the pfn or -1 (pool empty) and makes the handler's result.
  */
-function slotPfn(k: Machine, vdata: VmaData, index: number): number {
+function slotPfn(k: Machine, vdata: VmaData, index: number, done: (pfn: number) => number): number {
   const st = stateOf(k);
-  let maddr = vdata.maddr[index]!;
-  if (maddr < 0) {
-    const page = uncachedAllocPage(st);
-    if (page < 0) return -1;
-    st.allocWindow?.(vdata, index);
+  // FETCHOP: the AMO alias of the page; cached/uncached: the page itself. The model uses the
+  // page's own pfn for the alias (whether SN2 AMO pfns are pfn_valid was not checked, §6.7).
+  if (vdata.maddr[index]! >= 0) return done(vdata.maddr[index]!);
+  const page = uncachedAllocPage(st);
+  if (page < 0) return done(-1);
+  return k.suspendHandler('mspec: page allocated, vdata->lock not yet taken', () => {
     // spin_lock(&vdata->lock)
     if (vdata.maddr[index]! < 0) {
       vdata.maddr[index] = page;
@@ -106,28 +103,26 @@ function slotPfn(k: Machine, vdata: VmaData, index: number): number {
     } else {
       uncachedFreePage(st, page); // lost the race: the published page wins
     }
-    maddr = vdata.maddr[index]!;
-  }
-  // FETCHOP: the AMO alias of the page; cached/uncached: the page itself. The model uses the
-  // page's own pfn for the alias (whether SN2 AMO pfns are pfn_valid was not checked, §6.7).
-  return maddr;
+    return done(vdata.maddr[index]!);
+  });
 }
 
 /** mspec_nopfn (2.6.19–2.6.26): returns the pfn; do_no_pfn installs it. */
 function mspecNopfn(vma: Vma, address: number, k: Machine): number {
   const vdata = vma.privateData as VmaData;
-  const pfn = slotPfn(k, vdata, pageIndex(k, vma, vdata, address));
-  return pfn < 0 ? NOPFN_OOM : pfn;
+  return slotPfn(k, vdata, pageIndex(k, vma, vdata, address), (pfn) => (pfn < 0 ? NOPFN_OOM : pfn));
 }
 
 /** mspec_fault (2.6.27+, efe9e77997f): index = vmf->pgoff; vm_insert_pfn, its result ignored. */
 function mspecFault(vma: Vma, vmf: VmFault, k: Machine): number {
   const vdata = vma.privateData as VmaData;
-  const pfn = slotPfn(k, vdata, vmf.pgoff);
-  if (pfn < 0) return VM_FAULT_OOM;
-  // -EBUSY: another thread installed the pte first; -ENOMEM (page tables): no pte, the access refaults
-  vmInsertPfn(k, vma, vmf.virtualAddress, pfn);
-  return VM_FAULT_NOPAGE;
+  const address = vmf.virtualAddress;
+  return slotPfn(k, vdata, vmf.pgoff, (pfn) => {
+    if (pfn < 0) return VM_FAULT_OOM;
+    // -EBUSY: another thread installed the pte first; -ENOMEM (page tables): no pte, the access refaults
+    vmInsertPfn(k, vma, address, pfn);
+    return VM_FAULT_NOPAGE;
+  });
 }
 
 /** mspec_open: a forked or split vma shares the vma_data. */

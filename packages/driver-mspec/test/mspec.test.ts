@@ -219,17 +219,18 @@ describe('concurrent faults agree on one pfn (A4, A14)', () => {
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
     const s = st(k);
-    let inner: number | undefined;
-    s.allocWindow = () => {
-      s.allocWindow = undefined;
-      // T2 runs its whole fault while T1 holds a freshly allocated, unpublished page
-      inner = handleMmFault(k, t2, k.findVmaOf(p, a)!, a, false);
-      k.setCurrentFault(t1.fault);
+    // drive both accesses window by window until each holds a freshly allocated, unpublished page
+    const toDriverWindow = (t: typeof t1) => {
+      k.beginAccess(t, a, false);
+      while (!k.stepAccess(t)) if (k.accessWindow(t)?.startsWith('mspec:')) return;
+      throw new Error('the access ended before the mspec window');
     };
-    const r = handleMmFault(k, t1, k.findVmaOf(p, a)!, a, false);
-    k.setCurrentFault(null);
-    expect(inner).toBe(k.f.hasNopfn ? 0 : VM_FAULT_NOPAGE);
-    expect(r).toBe(k.f.hasNopfn ? 0 : VM_FAULT_NOPAGE); // 2.6.27+: vm_insert_pfn's -EBUSY is ignored
+    toDriverWindow(t1);
+    toDriverWindow(t2);
+    expect(s.poolFree).toHaveLength(2); // both allocated
+    while (!k.stepAccess(t1));
+    while (!k.stepAccess(t2));
+    expect([k.accessResult(t1).outcome, k.accessResult(t2).outcome]).toEqual(['ok', 'ok']);
     const vd = k.findVmaOf(p, a)!.privateData as VmaData;
     expect(vd.count).toBe(1);
     expect(k.readPte(p, a).pfn).toBe(vd.maddr[0]);

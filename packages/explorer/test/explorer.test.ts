@@ -21,6 +21,14 @@ describe('worked races', () => {
     expect([r.ok, r.states.length, r.positive, r.negative, r.observation]).toEqual([true, 2, 18, 2, 'Sometimes']);
   });
 
+  test('A4 with mspec: the driver lock is a window of its own — both threads allocate in some interleavings', async () => {
+    const r = await run('a04-mspec-both-allocate.yaml');
+    expect([r.ok, r.states.length, r.observation]).toEqual([true, 1, 'Always']);
+    // do_no_pfn alone gives 3 moves per thread (C(6,3) = 20 schedules); mspec's lock adds a fourth
+    // for a thread that allocates: C(8,4) = 70, less the 8 where one thread finds the slot published
+    expect(r.interleavings).toBe(62);
+  });
+
   test('A14: mspec ->fault + vm_insert_pfn tolerates -EBUSY in every interleaving', async () => {
     const r = await run('a14-mspec-fault-race.yaml');
     expect([r.ok, r.states.length, r.negative, r.observation]).toEqual([true, 1, 0, 'Always']);
