@@ -235,36 +235,44 @@ function xipInsert(k: Machine, vma: Vma, vmf: VmFault, pfn: number): number {
 function xipFileFault(vma: Vma, vmf: VmFault, k: Machine): number {
   const st = stateOf(k);
   const inode = vma.file!.inode;
-  for (let again = 0; again < 2; again++) {
-    if (vmf.pgoff >= sizePages(inode)) return VM_FAULT_SIGBUS;
-    const pfn = getXipMem(k, st, inode, vmf.pgoff, false);
-    if (pfn >= 0) return xipInsert(k, vma, vmf, pfn);
-    if (pfn !== -ENODATA) return VM_FAULT_OOM;
-    if (maybeSharedWritable(vma, inode)) {
-      // 2.6.27+ under xip_sparse_mutex (538f8ea6c85); the seqcount retry is not needed without interleaving here
-      const b = getXipMem(k, st, inode, vmf.pgoff, true);
-      if (b < 0) return VM_FAULT_SIGBUS;
-      xipUnmap(k, st, inode, vmf.pgoff);
-      return xipInsert(k, vma, vmf, b);
-    }
-    if (k.f.release === 26) {
-      const sparse = xipSparsePage(k, st);
-      if (sparse < 0) return VM_FAULT_OOM;
-      k.mem.getPage(sparse);
-      vmf.page = sparse; // __do_fault maps it like a file page
-      return 0;
-    }
-    // 2.6.27+: mutex_lock(&xip_sparse_mutex); write_seqcount_begin; re-query the block
-    const again2 = getXipMem(k, st, inode, vmf.pgoff, false);
-    if (again2 >= 0) continue; // it exists now: unlock and start over
-    if (again2 !== -ENODATA) return VM_FAULT_OOM;
+  if (vmf.pgoff >= sizePages(inode)) return VM_FAULT_SIGBUS;
+  const pfn = getXipMem(k, st, inode, vmf.pgoff, false);
+  if (pfn >= 0) return xipInsert(k, vma, vmf, pfn);
+  if (pfn !== -ENODATA) return VM_FAULT_OOM;
+  if (k.f.release === 26) {
+    if (maybeSharedWritable(vma, inode)) return xipFillHole(k, st, inode, vma, vmf);
     const sparse = xipSparsePage(k, st);
     if (sparse < 0) return VM_FAULT_OOM;
-    const err = vmInsertPage(k, vma, vmf.virtualAddress, sparse); // sets VM_INSERTPAGE
+    k.mem.getPage(sparse);
+    vmf.page = sparse; // __do_fault maps it like a file page
+    return 0;
+  }
+  // 2.6.27+ (538f8ea6c85): both hole branches run under xip_sparse_mutex, a window of its own:
+  // another thread may fill the hole or map the sparse page before this one takes the mutex
+  const address = vmf.virtualAddress;
+  const pgoff = vmf.pgoff;
+  return k.suspendHandler('xip: hole found, xip_sparse_mutex not yet taken', () => {
+    vmf.virtualAddress = address;
+    vmf.pgoff = pgoff;
+    if (maybeSharedWritable(vma, inode)) return xipFillHole(k, st, inode, vma, vmf);
+    // write_seqcount_begin; re-query the block
+    const again = getXipMem(k, st, inode, pgoff, false);
+    if (again >= 0) return xipFileFault(vma, vmf, k); // it exists now: unlock and start over
+    if (again !== -ENODATA) return VM_FAULT_OOM;
+    const sparse = xipSparsePage(k, st);
+    if (sparse < 0) return VM_FAULT_OOM;
+    const err = vmInsertPage(k, vma, address, sparse); // sets VM_INSERTPAGE
     if (err === -ENOMEM) return VM_FAULT_OOM;
     return VM_FAULT_NOPAGE; // -EBUSY from a racing thread is fine here
-  }
-  return VM_FAULT_NOPAGE;
+  });
+}
+
+/** A hole in a maybe-shared-writable vma: allocate the block, unmap the sparse page everywhere, insert. */
+function xipFillHole(k: Machine, st: XipState, inode: Inode, vma: Vma, vmf: VmFault): number {
+  const b = getXipMem(k, st, inode, vmf.pgoff, true);
+  if (b < 0) return VM_FAULT_SIGBUS;
+  xipUnmap(k, st, inode, vmf.pgoff);
+  return xipInsert(k, vma, vmf, b);
 }
 
 const opsNopage: VmOperations = { name: 'xip_file_vm_ops', nopage: xipFileNopage };

@@ -29,6 +29,11 @@ describe('worked races', () => {
     expect(r.interleavings).toBe(62);
   });
 
+  test("XIP's sparse-page mutex is a window: a private hole read racing a shared fill never keeps the sparse page", async () => {
+    const r = await run('xip-sparse-vs-fill.yaml');
+    expect([r.ok, r.states.length, r.interleavings]).toEqual([true, 2, 31]);
+  });
+
   test('A14: mspec ->fault + vm_insert_pfn tolerates -EBUSY in every interleaving', async () => {
     const r = await run('a14-mspec-fault-race.yaml');
     expect([r.ok, r.states.length, r.negative, r.observation]).toEqual([true, 1, 0, 'Always']);
