@@ -3,7 +3,7 @@
 //   machine: { arch: ./arch-powerpc64/index.js, kernel: "2.6.27" }
 // Reference §3.5, §3.1, §2.14, §2.22, §4.1. Bits are those of the 64-bit hash pte with 4 KiB
 // pages (PP27: arch/powerpc/include/asm/pgtable-ppc64.h and pgtable-4k.h).
-import { defineArch } from '@mixedmap/core';
+import { defineArch, protectionMapOf } from '@mixedmap/core';
 
 export const _PAGE_PRESENT = 0x0001; // software: pte contains a translation
 export const _PAGE_USER = 0x0002; // matches one of the PP bits
@@ -24,16 +24,7 @@ const _PAGE_BASE = _PAGE_PRESENT | _PAGE_ACCESSED | _PAGE_COHERENT;
 
 function protectionMap() {
   // __P000…__S111: PAGE_NONE, PAGE_READONLY(_X), PAGE_COPY(_X), PAGE_SHARED(_X)
-  const map = [];
-  for (let i = 0; i < 16; i++) {
-    const read = i & 1;
-    const write = i & 2;
-    const exec = i & 4;
-    const shared = i & 8;
-    if (!read && !write && !exec) map.push(_PAGE_BASE);
-    else map.push(_PAGE_BASE | _PAGE_USER | (exec ? _PAGE_EXEC : 0) | (write && shared ? _PAGE_RW : 0));
-  }
-  return map;
+  return protectionMapOf((p) => (p.none ? _PAGE_BASE : _PAGE_BASE | _PAGE_USER | (p.exec ? _PAGE_EXEC : 0) | (p.write && p.shared ? _PAGE_RW : 0)));
 }
 
 export const powerpc64 = defineArch({

@@ -11,7 +11,7 @@
 // per pte page, a 16 KiB pgd (2048 × 8 bytes).
 
 import {
-  defineArch, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
+  protectionMapOf, defineArch, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
 } from '@mixedmap/core';
 
 // ---- Linux pte bits ---------------------------------------------------------------------------
@@ -68,22 +68,13 @@ export function armPteBits(f: Features, o: ArchOptions): ArmPteBits {
  */
 function protectionMap(b: ArmPteBits, pa26: boolean): number[] {
   const base = b.PRESENT | b.YOUNG | b.WRITEBACK;
-  const map: number[] = [];
-  for (let i = 0; i < 16; i++) {
-    const read = (i & 1) !== 0;
-    const write = (i & 2) !== 0;
-    const exec = (i & 4) !== 0;
-    const shared = (i & 8) !== 0;
-    if (!read && !write && !exec) {
-      map.push(base); // PAGE_NONE
-      continue;
-    }
+  return protectionMapOf((p) => {
+    if (p.none) return base; // PAGE_NONE
     let v = base | b.USER;
-    if (exec || pa26) v |= b.EXEC;
-    if (write && shared) v |= b.WRITE; // private writable: PAGE_COPY (read-only, COW on write)
-    map.push(v);
-  }
-  return map;
+    if (p.exec || pa26) v |= b.EXEC;
+    if (p.write && p.shared) v |= b.WRITE; // private writable: PAGE_COPY (read-only, COW on write)
+    return v;
+  });
 }
 
 // ---- memory banks (meminfo) ---------------------------------------------------------------------

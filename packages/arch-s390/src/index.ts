@@ -5,7 +5,7 @@
 // loaded and unloaded at run time (arch/s390/mm/extmem.c, arch/s390/mm/vmem.c).
 
 import {
-  defineArch, EPERM, ENOENT, EINVAL, EAGAIN, EBUSY, ENOSPC, ERANGE, ENOSYS, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
+  defineArch, protectionMapOf, EPERM, ENOENT, EINVAL, EAGAIN, EBUSY, ENOSPC, ERANGE, ENOSYS, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
   type MemRegion,
 } from '@mixedmap/core';
 
@@ -323,17 +323,11 @@ export const s390 = defineArch({
   // __P000…__S111: PAGE_NONE, PAGE_RO, PAGE_RW (shared writable) and from 2.6.21 the EX_ types
   protectionMap: (f) => {
     const ex = f.release >= 21;
-    const map: number[] = [];
-    for (let i = 0; i < 16; i++) {
-      const read = (i & 1) !== 0;
-      const write = (i & 2) !== 0;
-      const exec = (i & 4) !== 0;
-      const shared = (i & 8) !== 0;
-      if (!read && !write && !exec) map.push(_PAGE_TYPE_NONE);
-      else if (exec && ex) map.push(write && shared ? _PAGE_TYPE_EX_RW : _PAGE_TYPE_EX_RO);
-      else map.push(write && shared ? _PAGE_TYPE_RW : _PAGE_TYPE_RO);
-    }
-    return map;
+    return protectionMapOf((p) => {
+      if (p.none) return _PAGE_TYPE_NONE;
+      if (p.exec && ex) return p.write && p.shared ? _PAGE_TYPE_EX_RW : _PAGE_TYPE_EX_RO;
+      return p.write && p.shared ? _PAGE_TYPE_RW : _PAGE_TYPE_RO;
+    });
   },
   noncached: 0,
   // §4.1: 56 bytes (s390x), 64 with the memcg pointer (2.6.25–2.6.27)

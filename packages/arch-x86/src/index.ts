@@ -2,7 +2,7 @@
 // as an option; the real pte bits; _PAGE_SPECIAL = bit 9 from 2.6.27 (a no-op before);
 // lockless get_user_pages_fast from 2.6.27.
 
-import { defineArch, type ArchOptions, type Features } from '@mixedmap/core';
+import { defineArch, protectionMapOf, type ArchOptions, type Features } from '@mixedmap/core';
 
 // pte bits (PX26/PX27/PX32)
 export const _PAGE_PRESENT = 1 << 0;
@@ -31,18 +31,8 @@ function protectionMap(f: Features): number[] {
   const PAGE_READONLY = base;
   const PAGE_COPY = base;
   const PAGE_SHARED = base | _PAGE_RW;
-  // index: VM_READ 1 | VM_WRITE 2 | VM_EXEC 4 | VM_SHARED 8 (x86 has no separate exec bit here)
-  const map: number[] = [];
-  for (let i = 0; i < 16; i++) {
-    const read = i & 1;
-    const write = i & 2;
-    const exec = i & 4;
-    const shared = i & 8;
-    if (!read && !write && !exec) map.push(PAGE_NONE);
-    else if (write) map.push(shared ? PAGE_SHARED : PAGE_COPY);
-    else map.push(PAGE_READONLY);
-  }
-  return map;
+  // x86 has no separate exec bit in these layouts; private writable is the read-only PAGE_COPY (COW)
+  return protectionMapOf((p) => (p.none ? PAGE_NONE : p.write ? (p.shared ? PAGE_SHARED : PAGE_COPY) : PAGE_READONLY));
 }
 
 export const x86 = defineArch({

@@ -78,6 +78,31 @@ export interface ArchSpec {
 
 export type ArchOptions = Record<string, unknown>;
 
+/** One protection_map entry's question: the vm_flags bits it stands for (__P000 … __S111). */
+export interface ProtBits {
+  read: boolean;
+  write: boolean;
+  exec: boolean;
+  shared: boolean;
+  /** PROT_NONE: none of read, write, exec */
+  none: boolean;
+}
+
+/**
+ * Builds the 16-entry protection_map (index VM_READ|VM_WRITE|VM_EXEC|VM_SHARED) from the arch's
+ * answer per entry — the generic table every arch header fills in its own way.
+ */
+export function protectionMapOf(entry: (p: ProtBits) => number): number[] {
+  const map: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    const read = (i & 1) !== 0;
+    const write = (i & 2) !== 0;
+    const exec = (i & 4) !== 0;
+    map.push(entry({ read, write, exec, shared: (i & 8) !== 0, none: !read && !write && !exec }));
+  }
+  return map;
+}
+
 /** Typed identity helper for arch packages (like Vite's defineConfig). */
 export function defineArch(spec: ArchSpec): ArchSpec {
   return spec;
