@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, type Machine, type Task, type OpResult } from '@mixedmap/core';
 import arm from '@mixedmap/arch-arm';
 import s390 from '@mixedmap/arch-s390';
+import { newWorld, pickTask, runCommonOp, exitAll } from '@mixedmap/testdev/ops';
 import { machine, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 const ARCHS = { x86: undefined, arm, s390 } as const;
@@ -33,8 +34,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 function run(arch: keyof typeof ARCHS, kernel: string, ops: Op[]): void {
   const k: Machine = machine(kernel, ARCHS[arch] ? { arch: ARCHS[arch] } : {});
-  const tasks: Task[] = [k.spawn('init')];
-  const maps = new Map<Task, number[]>([[tasks[0]!, []]]);
+  const w = newWorld(k);
   const check = (what: string, r: OpResult) => {
     expect(r.outcome, `${what}: ${r.oops?.condition ?? ''}`).not.toBe('oops');
     expect(r.violations ?? [], what).toEqual([]);
@@ -44,63 +44,19 @@ function run(arch: keyof typeof ARCHS, kernel: string, ops: Op[]): void {
       check('truncate', k.truncate('/tmp/f', o.pages * PS));
       continue;
     }
-    const live = tasks.filter((t) => t.alive);
-    if (live.length === 0) break;
-    const t = live[o.task % live.length]!;
-    const ms = maps.get(t)!;
-    const addr = 'map' in o && ms.length ? ms[o.map % ms.length]! + o.page * PS : 0x40000000 + ('page' in o ? o.page * PS : 0);
-    switch (o.op) {
-      case 'mmap': {
-        let file;
-        if (o.kind === 'file' || o.kind === 'shfile') file = k.open(t, '/tmp/f', { write: true }).file;
-        const flags = (o.kind === 'shanon' || o.kind === 'shfile' ? MAP_SHARED : MAP_PRIVATE) | (file ? 0 : MAP_ANONYMOUS);
-        const r = k.mmap(t, { length: o.pages * PS, prot: o.prot, flags, file });
-        check('mmap', r);
-        if (r.addr !== undefined) ms.push(r.addr);
-        break;
-      }
-      case 'touch':
-        check('access', k.access(t.threads[o.thread % t.threads.length]!, addr, o.write));
-        break;
-      case 'fork': {
-        const r = k.fork(t, `c${tasks.length}`);
-        check('fork', r);
-        if (r.child) {
-          tasks.push(r.child);
-          maps.set(r.child, [...ms]);
-        }
-        break;
-      }
-      case 'clone':
-        if (t.threads.length < 2) k.cloneThread(t);
-        break;
-      case 'exit':
-        check('exit', k.exit(t));
-        break;
-      case 'put':
-        check('put', k.putPages(t));
-        break;
-      case 'munmap':
-        check('munmap', k.munmap(t, addr, o.pages * PS));
-        break;
-      case 'mprotect':
-        check('mprotect', k.mprotect(t, addr, o.pages * PS, o.prot));
-        break;
-      case 'mlock':
-        check('mlock', k.mlock(t, addr, o.pages * PS));
-        break;
-      case 'munlock':
-        check('munlock', k.munlock(t, addr, o.pages * PS));
-        break;
-      case 'gup':
-        check('gup', k.gup(t.threads[0]!, addr, o.pages, o.write));
-        break;
-      case 'gupfast':
-        if (k.f.gupFastApi) check('gup_fast', k.gupFast(t.threads[0]!, addr, o.pages, o.write));
-        break;
+    const t = pickTask(w, o.task);
+    if (!t) break;
+    if (o.op === 'mmap') {
+      const file = o.kind === 'file' || o.kind === 'shfile' ? k.open(t, '/tmp/f', { write: true }).file : undefined;
+      const flags = (o.kind === 'shanon' || o.kind === 'shfile' ? MAP_SHARED : MAP_PRIVATE) | (file ? 0 : MAP_ANONYMOUS);
+      const r = k.mmap(t, { length: o.pages * PS, prot: o.prot, flags, file });
+      check('mmap', r);
+      if (r.addr !== undefined) w.maps.get(t)!.push(r.addr);
+      continue;
     }
+    runCommonOp(w, t, o, check);
   }
-  for (const t of tasks) if (t.alive) check('exit', k.exit(t));
+  exitAll(w, check);
   expect(k.leaks()).toEqual([]);
 }
 

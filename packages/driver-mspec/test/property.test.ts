@@ -10,6 +10,7 @@ import {
   type Machine, type Task, type OpResult, type MachineConfig,
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
+import { newWorld, pickTask, runCommonOp, exitAll } from '@mixedmap/testdev/ops';
 import arm from '@mixedmap/arch-arm';
 import s390 from '@mixedmap/arch-s390';
 
@@ -72,8 +73,7 @@ function run(d: Drv, arch: ArchName, kernel: string, ops: Op[]): void {
   // arch of 2.6.26, which vm_normal_page (Table B) then treats as a normal page (reference §2.4 item 8)
   if (d === 'mspec' && arch === 's390' && kernel === '2.6.26') arch = 'x86';
   const k = build(d, arch, kernel);
-  const tasks: Task[] = [k.spawn('init')];
-  const maps = new Map<Task, number[]>([[tasks[0]!, []]]);
+  const w = newWorld(k);
   const check = (what: string, r: OpResult) => {
     expect(r.outcome, `${what}: ${r.oops?.condition ?? ''}`).not.toBe('oops');
     expect(r.violations ?? [], what).toEqual([]);
@@ -85,70 +85,22 @@ function run(d: Drv, arch: ArchName, kernel: string, ops: Op[]): void {
       else check('truncate', k.truncate(path, o.page * PS));
       continue;
     }
-    const live = tasks.filter((t) => t.alive);
-    if (live.length === 0) break;
-    const t = live[(o as { task: number }).task % live.length]!;
-    const ms = maps.get(t)!;
-    const addr = 'map' in o && ms.length ? ms[o.map % ms.length]! + o.page * PS : 0x40000000;
-    switch (o.op) {
-      case 'mmap': {
-        const f = k.open(t, o.t.path, { write: o.t.write });
-        check('open', f);
-        if (!f.file) break;
-        const r = k.mmap(t, { length: o.t.pages * PS, prot: o.t.prot, flags: o.t.shared ? MAP_SHARED : MAP_PRIVATE, file: f.file, offset: o.t.offset });
-        check('mmap', r);
-        if (r.addr !== undefined) ms.push(r.addr);
-        break;
-      }
-      case 'touch': {
-        const r = k.access(t.threads[o.thread % t.threads.length]!, addr, o.write);
-        check('access', r);
-        break;
-      }
-      case 'fork': {
-        const r = k.fork(t, `c${tasks.length}`);
-        check('fork', r);
-        if (r.child) {
-          tasks.push(r.child);
-          maps.set(r.child, [...ms]);
-        }
-        break;
-      }
-      case 'clone':
-        if (t.threads.length < 2) k.cloneThread(t);
-        break;
-      case 'exit':
-        check('exit', k.exit(t));
-        break;
-      case 'put':
-        check('put', k.putPages(t));
-        break;
-      case 'munmap':
-        check('munmap', k.munmap(t, addr, o.pages * PS));
-        break;
-      case 'mprotect':
-        check('mprotect', k.mprotect(t, addr, o.pages * PS, o.prot));
-        break;
-      case 'mlock':
-        // v2.6.28 oopses when mlock COWs a raw/special pte (C14): a kernel bug, not a model one
-        if (d.startsWith('xip') && kernel === '2.6.28') break;
-        check('mlock', k.mlock(t, addr, o.pages * PS));
-        break;
-      case 'munlock':
-        check('munlock', k.munlock(t, addr, o.pages * PS));
-        break;
-      case 'gup':
-        check('gup', k.gup(t.threads[0]!, addr, o.pages, o.write));
-        break;
-      case 'gupfast':
-        if (k.f.gupFastApi) check('gup_fast', k.gupFast(t.threads[0]!, addr, o.pages, o.write));
-        break;
-      case 'ptrace':
-        check('access_process_vm', k.accessProcessVm(t.threads[0]!, addr, 16, o.write));
-        break;
+    const t = pickTask(w, (o as { task: number }).task);
+    if (!t) break;
+    if (o.op === 'mmap') {
+      const f = k.open(t, o.t.path, { write: o.t.write });
+      check('open', f);
+      if (!f.file) continue;
+      const r = k.mmap(t, { length: o.t.pages * PS, prot: o.t.prot, flags: o.t.shared ? MAP_SHARED : MAP_PRIVATE, file: f.file, offset: o.t.offset });
+      check('mmap', r);
+      if (r.addr !== undefined) w.maps.get(t)!.push(r.addr);
+      continue;
     }
+    // v2.6.28 oopses when mlock COWs a raw/special pte (C14): a kernel bug, not a model one
+    if (o.op === 'mlock' && d.startsWith('xip') && kernel === '2.6.28') continue;
+    runCommonOp(w, t, o, check);
   }
-  for (const t of tasks) if (t.alive) check('exit', k.exit(t));
+  exitAll(w, check);
   expect(k.leaks()).toEqual([]);
   expect(k.checkInvariants()).toEqual([]);
   if (d === 'mspec') {
