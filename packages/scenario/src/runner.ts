@@ -8,6 +8,7 @@ import {
   MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
   type Machine, type OpResult, type PteInfo, type PageInfo, type Task, type Thread, type OpenFile,
 } from '@mixedmap/core';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ScenarioError } from './errors.js';
 import type { AddrExpr, Delta } from './schema-dsl.js';
 import { parseAddress } from './schema-dsl.js';
@@ -131,7 +132,9 @@ export function buildMachine(s: LoadedScenario): Machine {
       kernel: m.kernel,
       kernelOptions: m.kernelOptions as never,
       memory: { ...(m.memory.ram !== undefined ? { ram: m.memory.ram } : {}), ...(m.memory.regions ? { regions: m.memory.regions } : {}) },
-      drivers: s.plugins.drivers,
+      // a driver setting `from` (xip's host-directory image) is a path relative to the scenario file
+      drivers: s.plugins.drivers.map((d) =>
+        typeof d.settings.from === 'string' && !isAbsolute(d.settings.from) ? { ...d, settings: { ...d.settings, from: resolvePath(s.dir, d.settings.from) } } : d),
       ...(m.debug !== undefined ? { debug: m.debug } : {}),
     });
   } catch (e) {
