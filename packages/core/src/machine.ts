@@ -100,6 +100,8 @@ export class Machine {
   readonly mem: MemoryModel;
   readonly pte: PteOps;
   readonly debug: boolean;
+  /** vm_normal_page's special-bit Tables C/D apply (its fast path: one mask test, one compare) */
+  readonly specialTablesCD: boolean;
   zeroPfn = -1;
   faultsTotal = 0;
   readonly tasks: Task[] = [];
@@ -137,6 +139,7 @@ export class Machine {
     }
     this.debug = cfg.debug ?? true;
     this.pte = new PteOps(this.arch.layout);
+    this.specialTablesCD = this.arch.hasPteSpecial && (this.f.vmNormalPage === 'C' || this.f.vmNormalPage === 'D');
     this.mem = new MemoryModel(this.arch.memoryModel.kind, this.arch.memoryModel.sectionShift, this.arch.structPageSize);
     const ram = cfg.memory?.ram ?? 64 * MB;
     if (!Number.isFinite(ram) || ram < MB || ram % PAGE_SIZE !== 0) throw new ConfigError(`memory.ram must be a page-aligned size of at least 1 MiB, not ${ram}`, 'memory.ram');

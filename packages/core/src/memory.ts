@@ -63,6 +63,16 @@ function pfnToPage(k: Machine, pfn: number, where: string): number {
 export function vmNormalPage(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
   const pte = k.pte;
   const pfn = pte.pfn(lo, hi);
+  // the fast case first: a special-bit arch on Tables C/D and a normal pte (resolved once per machine)
+  if (k.specialTablesCD) {
+    if ((lo & pte.specialMask) === 0) {
+      if (pfn <= k.mem.highestMemmapPfn) return pfn;
+      k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
+      return -1;
+    }
+    // special: NULL without a report in a pfnmap/mixedmap vma, and for Table D's zero pfn
+    if (vma.flags & (VM_PFNMAP | VM_MIXEDMAP) || (pfn === k.zeroPfn && k.f.vmNormalPage === 'D')) return -1;
+  }
   const table = k.f.vmNormalPage;
   const flags = vma.flags;
 
