@@ -9,7 +9,7 @@ import {
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
 import { validateDriver, DriverError, type Driver } from './driver.js';
-import { FaultCtx, FN, FN_NAMES, WINDOW_NAMES } from './fault_ctx.js';
+import { FaultCtx, FN, FN_NAMES } from './fault_ctx.js';
 import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, vmNormalPage, zapPteRange } from './memory.js';
 import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
 import { doMlock } from './mlock.js';

@@ -1,6 +1,6 @@
 // do_anonymous_page in every zero-page form, do_wp_page, fork COW (reference §2.2, §2.5, §2.16).
 import { describe, expect, test } from 'vitest';
-import { machine, anon, clean, PROT_READ, PROT_WRITE, PAGE_SIZE } from './fixtures/machines.js';
+import { machine, anon, clean, PROT_READ, PAGE_SIZE } from './fixtures/machines.js';
 
 describe('do_anonymous_page read fault, per epoch (§2.2)', () => {
   test('2.6.20: maps ZERO_PAGE refcounted, with a file rmap and file_rss', () => {

@@ -3,7 +3,7 @@
 // operation, no Oops (these paths are bug-free in the kernel), and no leak after every task exits.
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, type Machine, type Task, type OpResult } from '@mixedmap/core';
+import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, type Machine, type OpResult } from '@mixedmap/core';
 import arm from '@mixedmap/arch-arm';
 import s390 from '@mixedmap/arch-s390';
 import { newWorld, pickTask, runCommonOp, exitAll } from '@mixedmap/testdev/ops';
