@@ -2,8 +2,9 @@
 // remap_pfn_range and the linearity rule (§2.11, B3–B5), vm_normal_page Tables A–D (§2.7).
 import { describe, expect, test } from 'vitest';
 import {
-  faultStart, faultResume, VM_FAULT_WINDOW, VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS,
+  VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS,
 } from '@mixedmap/core';
+import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -87,23 +88,14 @@ describe('lock windows: racing faults driven phase by phase', () => {
   function race(kernel: string, variant?: 'do_no_pfn-v1') {
     const k = machine(kernel, { dev: { mode: 'nopfn' }, kernelOptions: variant ? { variant: [variant] } : {} });
     const p = k.spawn('p');
+    const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
     const a = mapFile(k, p, '/dev/testdev', 1, RW, MAP_SHARED);
-    const vma = k.findVmaOf(p, a)!;
-    const t1 = p.threads[0]!;
     // both threads read pte_none and call ->nopfn before either retakes the ptl (A4)
-    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
-    let r2 = faultStart(k, t2.fault, t2, vma, a, false);
-    r1 = faultResume(k, t1.fault); // dispatch → do_no_pfn → window
-    r2 = faultResume(k, t2.fault);
-    expect(r1 & VM_FAULT_WINDOW).toBeTruthy();
-    expect(r2 & VM_FAULT_WINDOW).toBeTruthy();
-    const reports: string[] = [];
-    const orig = k.report.bind(k);
-    k.report = (l: string) => { reports.push(l); orig(l); };
-    faultResume(k, t1.fault);
-    faultResume(k, t2.fault);
-    k.setCurrentFault(null);
+    startAccesses(k, [t1, t2], a);
+    stepTo(k, t1, 'do_no_pfn');
+    stepTo(k, t2, 'do_no_pfn');
+    const reports = [...finishAccess(k, t1).reports, ...finishAccess(k, t2).reports];
     return { k, p, a, reports };
   }
   test('A4: the merged pte_none recheck — the loser installs nothing', () => {

@@ -1,12 +1,13 @@
 // mspec rules (reference §2.18, worked scenarios A1–A7, A14) with the invariant checker on.
 import { describe, expect, test } from 'vitest';
 import {
-  createMachine, faultStart, faultResume, handleMmFault, ConfigError,
-  PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, VM_FAULT_WINDOW, VM_FAULT_NOPAGE, VM_IO, VM_PFNMAP,
+  createMachine, ConfigError,
+  PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, VM_IO, VM_PFNMAP,
   VM_LOCKED, VM_RESERVED, VM_DONTEXPAND, PG_uncached,
   type Machine, type Task, type OpResult,
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
+import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import mspec, { type MspecState, type VmaData } from '../src/index.js';
 
 const PS = PAGE_SIZE;
@@ -193,19 +194,13 @@ describe('concurrent faults agree on one pfn (A4, A14)', () => {
     const a = mustMap(k, p);
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
-    const vma = k.findVmaOf(p, a)!;
-    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
-    let r2 = faultStart(k, t2.fault, t2, vma, a, false);
-    expect(r1 & VM_FAULT_WINDOW).toBeTruthy();
-    r1 = faultResume(k, t1.fault); // T1: mspec_nopfn allocates, stops before retaking the ptl
-    r2 = faultResume(k, t2.fault); // T2: mspec_nopfn finds the published page
-    expect(t1.fault.pfn).toBe(t2.fault.pfn);
-    while (r1 & VM_FAULT_WINDOW) r1 = faultResume(k, t1.fault);
-    while (r2 & VM_FAULT_WINDOW) r2 = faultResume(k, t2.fault);
-    k.setCurrentFault(null);
-    expect(r1).toBe(0);
-    expect(r2).toBe(0);
-    const vd = vma.privateData as VmaData;
+    startAccesses(k, [t1, t2], a);
+    stepTo(k, t1, 'do_no_pfn'); // T1: mspec_nopfn allocated and published; stopped before retaking the ptl
+    stepTo(k, t2, 'do_no_pfn'); // T2: mspec_nopfn finds the published page
+    const vd = k.findVmaOf(p, a)!.privateData as VmaData;
+    expect([t1.fault.pfn, t2.fault.pfn]).toEqual([vd.maddr[0], vd.maddr[0]]);
+    expect(finishAccess(k, t1).faults.map((f) => f.result)).toEqual(['MINOR']);
+    expect(finishAccess(k, t2).faults.map((f) => f.result)).toEqual(['MINOR']); // the pte_none recheck: nothing installed
     expect(vd.count).toBe(1);
     expect(k.readPte(p, a).pfn).toBe(vd.maddr[0]);
     expect(st(k).poolFree).toHaveLength(63);
@@ -219,18 +214,12 @@ describe('concurrent faults agree on one pfn (A4, A14)', () => {
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
     const s = st(k);
-    // drive both accesses window by window until each holds a freshly allocated, unpublished page
-    const toDriverWindow = (t: typeof t1) => {
-      k.beginAccess(t, a, false);
-      while (!k.stepAccess(t)) if (k.accessWindow(t)?.startsWith('mspec:')) return;
-      throw new Error('the access ended before the mspec window');
-    };
-    toDriverWindow(t1);
-    toDriverWindow(t2);
+    // both accesses stop holding a freshly allocated, unpublished page (mspec's own window)
+    startAccesses(k, [t1, t2], a);
+    stepTo(k, t1, 'mspec:');
+    stepTo(k, t2, 'mspec:');
     expect(s.poolFree).toHaveLength(2); // both allocated
-    while (!k.stepAccess(t1));
-    while (!k.stepAccess(t2));
-    expect([k.accessResult(t1).outcome, k.accessResult(t2).outcome]).toEqual(['ok', 'ok']);
+    expect([finishAccess(k, t1).outcome, finishAccess(k, t2).outcome]).toEqual(['ok', 'ok']);
     const vd = k.findVmaOf(p, a)!.privateData as VmaData;
     expect(vd.count).toBe(1);
     expect(k.readPte(p, a).pfn).toBe(vd.maddr[0]);
@@ -247,15 +236,10 @@ describe('concurrent faults agree on one pfn (A4, A14)', () => {
     const a = mustMap(k, p);
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
-    const vma = k.findVmaOf(p, a)!;
-    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
-    let r2 = faultStart(k, t2.fault, t2, vma, a, false);
-    while (r1 & VM_FAULT_WINDOW) r1 = faultResume(k, t1.fault);
-    while (r2 & VM_FAULT_WINDOW) r2 = faultResume(k, t2.fault);
-    k.setCurrentFault(null);
-    expect(r1).toBe(VM_FAULT_NOPAGE);
-    expect(r2).toBe(VM_FAULT_NOPAGE);
-    expect((vma.privateData as VmaData).count).toBe(1);
+    startAccesses(k, [t1, t2], a);
+    expect(finishAccess(k, t1).faults.map((f) => f.result)).toEqual(['NOPAGE']);
+    expect(finishAccess(k, t2).faults.map((f) => f.result)).toEqual(['NOPAGE']);
+    expect((k.findVmaOf(p, a)!.privateData as VmaData).count).toBe(1);
     expect(k.checkInvariants()).toEqual([]);
   });
 });

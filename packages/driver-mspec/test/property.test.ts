@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import {
   createMachine, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, PAGE_SIZE as PS,
-  type Machine, type Task, type OpResult, type MachineConfig,
+  type Machine, type OpResult, type MachineConfig,
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
 import { newWorld, pickTask, runCommonOp, exitAll } from '@mixedmap/testdev/ops';

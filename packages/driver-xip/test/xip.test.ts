@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createMachine, faultStart, faultResume, ConfigError, KernelBug,
-  PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, VM_FAULT_WINDOW, VM_CAN_NONLINEAR, VM_MIXEDMAP, VM_INSERTPAGE,
+  createMachine, ConfigError, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE, VM_CAN_NONLINEAR, VM_MIXEDMAP, VM_INSERTPAGE,
   type Machine, type Task, type OpResult, type KernelOptions,
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
+import { startAccesses, finishAccess } from '@mixedmap/testdev/race';
 import xip, { scanHostDir, xipVmFlags, type XipState } from '../src/index.js';
 
 const PS = PAGE_SIZE;
@@ -336,17 +336,11 @@ describe('races and mlock', () => {
     const a = map(k, p, G, 3, PROT_READ, MAP_PRIVATE);
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
-    const vma = k.findVmaOf(p, a)!;
-    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
-    const r2 = faultStart(k, t2.fault, t2, vma, a, false);
-    expect(r2 & VM_FAULT_WINDOW).toBeTruthy();
-    while (r1 & VM_FAULT_WINDOW) r1 = faultResume(k, t1.fault);
-    expect(() => faultResume(k, t2.fault)).toThrow(KernelBug);
-    try {
-      faultStart(k, t2.fault, t2, vma, a, false);
-    } finally {
-      k.setCurrentFault(null);
-    }
+    startAccesses(k, [t1, t2], a); // both read pte_none
+    expect(finishAccess(k, t1).outcome).toBe('ok');
+    const r2 = finishAccess(k, t2);
+    expect(r2.outcome).toBe('oops');
+    expect(r2.oops!.condition).toMatch(/BUG_ON\(err\) in xip_file_fault: vm_insert_mixed returned -EBUSY/);
   });
 
   test('C13 contrast — 2.6.25 (struct pages): the loser of the race just drops its page in __do_fault', () => {
@@ -355,12 +349,8 @@ describe('races and mlock', () => {
     const a = map(k, p, G, 3, PROT_READ, MAP_PRIVATE);
     const t1 = p.threads[0]!;
     const t2 = k.cloneThread(p);
-    const vma = k.findVmaOf(p, a)!;
-    let r1 = faultStart(k, t1.fault, t1, vma, a, false);
-    let r2 = faultStart(k, t2.fault, t2, vma, a, false);
-    while (r1 & VM_FAULT_WINDOW) r1 = faultResume(k, t1.fault);
-    while (r2 & VM_FAULT_WINDOW) r2 = faultResume(k, t2.fault);
-    k.setCurrentFault(null);
+    startAccesses(k, [t1, t2], a);
+    expect([finishAccess(k, t1).outcome, finishAccess(k, t2).outcome]).toEqual(['ok', 'ok']);
     expect(k.checkInvariants()).toEqual([]);
     expect(k.pageInfo(k.readPte(p, a).pfn)).toMatchObject({ count: 2, mapcount: 1 });
   });
