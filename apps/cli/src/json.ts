@@ -6,19 +6,14 @@ import type { PteInfo } from '@mixedmap/core';
 
 export const JSON_FORMAT_VERSION = 1;
 
-export interface JsonPte {
-  none: boolean;
-  present: boolean;
-  write: boolean;
-  dirty: boolean;
-  young: boolean;
-  special: boolean;
-  pfn: number | null;
-  cache: number;
-}
+/** core's PteInfo without the raw words, and no pfn unless the pte is present */
+export type JsonPte = Omit<PteInfo, 'lo' | 'hi' | 'pfn'> & { pfn: number | null };
 
-const pte = (p: PteInfo | undefined): JsonPte | null =>
-  p ? { none: p.none, present: p.present, write: p.write, dirty: p.dirty, young: p.young, special: p.special, pfn: p.present ? p.pfn : null, cache: p.cache } : null;
+const pte = (p: PteInfo | undefined): JsonPte | null => {
+  if (!p) return null;
+  const { lo: _lo, hi: _hi, pfn, ...bits } = p;
+  return { ...bits, pfn: p.present ? pfn : null };
+};
 
 const ba = (before: number | undefined, after: number | undefined) => ({ before: before ?? null, after: after ?? null });
 
