@@ -18,9 +18,9 @@ export const _PAGE_GLOBAL = 1 << 8;
 export const _PAGE_BIT_SPECIAL = 9;
 export const _PAGE_SPECIAL = 1 << _PAGE_BIT_SPECIAL;
 
-/** _PAGE_PROTNONE: bit 7 (PSE/PAT position) in 2.6.26 and before, the GLOBAL bit (8) by 2.6.32 */
+/** _PAGE_PROTNONE: the PSE bit (7) up to 2.6.28, the GLOBAL bit (8) from 2.6.29 (include/asm-x86/pgtable.h v2.6.28 vs arch/x86/include/asm/pgtable.h v2.6.29) */
 export function pageProtnone(release: number): number {
-  return release >= 28 ? _PAGE_GLOBAL : _PAGE_PSE;
+  return release >= 29 ? _PAGE_GLOBAL : _PAGE_PSE;
 }
 
 const is32 = (o: ArchOptions) => o.bits === 32;

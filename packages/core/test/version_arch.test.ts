@@ -39,6 +39,20 @@ describe('x86', () => {
     expect([a27.hasPteSpecial, a27.layout.special]).toEqual([true, 0x200]);
     expect(a27.layout.chgMask & 0x200).toBe(0x200);
   });
+  test('_PAGE_PROTNONE moved from the PSE bit (7) to the GLOBAL bit (8) in 2.6.29; a PROT_NONE pte stays pte_present', async () => {
+    const { pageProtnone } = await import('@mixedmap/arch-x86');
+    expect([28, 29].map(pageProtnone)).toEqual([0x80, 0x100]);
+    for (const [v, bit] of [['2.6.28', 0x80], ['2.6.29', 0x100]] as const) {
+      const k = createMachine({ arch: x86, kernel: v });
+      const p = k.spawn('p');
+      const { addr } = k.mmap(p, { length: 4096, prot: 3, flags: 0x22 });
+      k.access(p.threads[0]!, addr!, true);
+      k.mprotect(p, addr!, 4096, 0);
+      const pte = k.readPte(p, addr!);
+      expect([pte.present, (pte.lo & 1) === 0, (pte.lo & bit) !== 0]).toEqual([true, true, true]);
+    }
+  });
+
   test('geometry, struct page size and pfn_valid: 64-bit sparse vs 32-bit flat', () => {
     const k64 = createMachine({ arch: x86, kernel: '2.6.26', memory: { ram: 32 << 20 } });
     expect(k64.arch.levels).toEqual([512, 512, 512, 512]);
