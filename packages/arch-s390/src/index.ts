@@ -123,12 +123,12 @@ function hasSpecial(f: Features, o: ArchOptions): boolean {
 
 /**
  * SPARSEMEM section size: 32 MiB (SECTION_SIZE_BITS 25) in 2.6.26 (SPM26), 256 MiB (28) for 64-bit
- * in 2.6.32 (SPM32). The change is placed at 2.6.28 [UNVERIFIED switch release];
+ * from 2.6.27 (asm/sparsemem.h at the v2.6.26 and v2.6.27 tags; 31-bit keeps 25);
  * `archOptions.sectionBits` overrides.
  */
 export function sectionBits(f: Features, o: ArchOptions): number {
   if (typeof o.sectionBits === 'number') return o.sectionBits;
-  return f.release >= 28 ? 28 : 25;
+  return f.release >= 27 ? 28 : 25;
 }
 
 /**

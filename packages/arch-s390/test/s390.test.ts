@@ -222,6 +222,8 @@ describe('pfn_valid at run time (§1.5, §2.20, S004)', () => {
   test('section size: 32 MiB in 2.6.26, 256 MiB in 2.6.32 (a segment sharing a section with storage is pfn_valid [DERIVED])', () => {
     expect(machine('2.6.26').mem.sectionShift).toBe(13);
     expect(machine('2.6.32').mem.sectionShift).toBe(16);
+    // the 64-bit section grew to 256 MiB in 2.6.27 (asm-s390/sparsemem.h at v2.6.26 vs v2.6.27)
+    expect([machine('2.6.27').mem.sectionShift, machine('2.6.28').mem.sectionShift]).toEqual([16, 16]);
     const segs = [{ name: 'near', start: 100 * MB, size: MB, type: 'SR' }];
     const k26 = createMachine({ arch: s390, kernel: '2.6.26', archOptions: { segments: segs }, memory: { ram: 80 * MB } });
     const k32 = createMachine({ arch: s390, kernel: '2.6.32', archOptions: { segments: segs }, memory: { ram: 80 * MB } });
