@@ -51,14 +51,14 @@ export const PA32: ArmPteBits = {
 };
 
 /**
- * Which layout a release uses. PA26 and PA32 are the two verified points; the memory-type
- * rework (L_PTE_MT_*) is placed at 2.6.27 [UNVERIFIED switch release]. `archOptions.pteLayout:
+ * Which layout a release uses: the memory-type rework (L_PTE_MT_*; DIRTY to bit 6, WRITE to 7,
+ * EXEC to 9) landed in 2.6.28 (asm/pgtable.h at the v2.6.27 and v2.6.28 tags). `archOptions.pteLayout:
  * "pa26" | "pa32"` overrides.
  */
 export function armPteBits(f: Features, o: ArchOptions): ArmPteBits {
   if (o.pteLayout === 'pa26') return PA26;
   if (o.pteLayout === 'pa32') return PA32;
-  return f.release <= 26 ? PA26 : PA32;
+  return f.release <= 27 ? PA26 : PA32;
 }
 
 /**
@@ -114,8 +114,8 @@ export function parseBanks(spec: string): ArmBank[] {
 /**
  * pfn_valid flavour: "flat" = PHYS_PFN_OFFSET ≤ pfn < PHYS_PFN_OFFSET + max_mapnr (include/asm-arm/
  * memory.h, 2.6.26: gaps between banks are pfn_valid), "banks" = binary search of the meminfo banks
- * (arch/arm/mm/init.c, 2.6.32). The switch is placed at 2.6.29 [UNVERIFIED switch release; 2.6.26
- * and 2.6.32 are the verified points]; `archOptions.pfnValid` overrides.
+ * (arch/arm/mm/init.c, 2.6.32). The macro is in asm/memory.h up to v2.6.31 and the out-of-line
+ * bank search from v2.6.32 (checked at the tags); `archOptions.pfnValid` overrides.
  */
 export type ArmPfnValid = 'flat' | 'banks';
 
@@ -130,7 +130,7 @@ export interface ArmState {
 
 function pfnValidKind(f: Features, o: ArchOptions): ArmPfnValid {
   if (o.pfnValid === 'flat' || o.pfnValid === 'banks') return o.pfnValid;
-  return f.release <= 28 ? 'flat' : 'banks';
+  return f.release <= 31 ? 'flat' : 'banks';
 }
 
 /** pfn_valid for arm (§1.5). At boot, before `init` ran, the state is undefined: the banks decide. */

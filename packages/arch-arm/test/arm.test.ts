@@ -53,6 +53,14 @@ describe('arm pte layout (PA26, PA32)', () => {
       expect(a.protectionMap[0]! & b.USER).toBe(0); // PAGE_NONE
     }
   });
+  test('the L_PTE_MT_* layout starts in 2.6.28; pfn_valid searches the banks from 2.6.32 (checked at the tags)', () => {
+    const layout = (v: string) => resolveArch(arm, resolveFeatures(v)).layout.dirty;
+    expect(['2.6.27', '2.6.28'].map(layout)).toEqual([PA26.DIRTY, PA32.DIRTY]);
+    const banks = { banks: '0x0:16M,0x10000000:8M' };
+    const gap = 0x8000; // between the banks
+    const valid = (v: string) => createMachine({ arch: arm, kernel: v, archOptions: banks }).pfnValid(gap);
+    expect(['2.6.31', '2.6.32'].map(valid)).toEqual([true, false]);
+  });
   test('pte_modify keeps everything but EXEC|WRITE|USER', () => {
     const k = machine('2.6.32');
     const lo = k.pte.pfnPteLo(0x123, PA32.PRESENT | PA32.YOUNG | PA32.DIRTY | PA32.WRITE | PA32.USER | PA32.WRITEBACK);
