@@ -223,10 +223,14 @@ export class Machine {
     return out;
   };
 
-  /** Records that a kernel function ran (into the running fault's chain, or the operation's). */
+  /**
+   * Records that a kernel function ran (into the running fault's chain, or the operation's). A
+   * function called again right after itself (follow_page per page of a gup, zap_pte_range per vma)
+   * is recorded once: the chain says what ran, not how often, and stays small.
+   */
   enter(fn: number): void {
     if (this.curFault) this.curFault.enter(fn);
-    else this.opChain.push(fn);
+    else if (this.opChain[this.opChain.length - 1] !== fn) this.opChain.push(fn);
   }
 
   report(line: string): void {
@@ -564,6 +568,7 @@ export class Machine {
           return finish({ value: s.write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn) });
         }
       }
+      t.fault.stepped = true; // stop at every window (a handleMmFault that oopsed may have left it off)
       const ret = faultStart(this, t.fault, t, vma, s.addr, s.write);
       if (ret & VM_FAULT_WINDOW) {
         s.inFault = true;

@@ -43,7 +43,6 @@ export function resolveFaultKind(k: Machine, vma: Vma): number {
   return FK_ANON;
 }
 
-const chainOf = (c: FaultCtx) => () => c.chainNames();
 /** exact for a power of two: a multiply instead of a float division or modulo on the fault path */
 const INV_PAGE_SIZE = 1 / PAGE_SIZE;
 
@@ -61,12 +60,27 @@ function pfnToPage(k: Machine, pfn: number, where: string): number {
 
 /** vm_normal_page(vma, addr, pte): a pfn, or -1 for "no struct page semantics" (NULL). */
 export function vmNormalPage(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
+  const pfn = normalPteFast(k, lo, hi);
+  return pfn >= 0 ? pfn : vmNormalPageRules(k, vma, address, lo, hi);
+}
+
+/**
+ * vm_normal_page's common case, small enough to be inlined into the per-pte loops, with no side
+ * effects: a special-bit arch on Tables C/D (resolved once per machine) and a normal pte below
+ * highest_memmap_pfn give the pfn; anything else -1 (ask the rules).
+ */
+function normalPteFast(k: Machine, lo: number, hi: number): number {
+  if (!k.specialTablesCD || (lo & k.pte.specialMask) !== 0) return -1;
+  const pfn = k.pte.pfn(lo, hi);
+  return pfn <= k.mem.highestMemmapPfn ? pfn : -1;
+}
+
+/** vm_normal_page's rules, table by table. */
+function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
   const pte = k.pte;
   const pfn = pte.pfn(lo, hi);
-  // the fast case first: a special-bit arch on Tables C/D and a normal pte (resolved once per machine)
   if (k.specialTablesCD) {
     if ((lo & pte.specialMask) === 0) {
-      if (pfn <= k.mem.highestMemmapPfn) return pfn;
       k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
       return -1;
     }
@@ -172,8 +186,10 @@ export function gupWantsFollAnon(k: Machine, vma: Vma): boolean {
 /** Runs one fault to completion (what `mixedmap run` does). The explorer drives faultStart/faultResume itself. */
 export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, write: boolean): number {
   const c = t.fault;
+  c.stepped = false; // each window goes straight on to its continuation
   let ret = faultStart(k, c, t, vma, address, write);
   while (ret & VM_FAULT_WINDOW) ret = faultResume(k, c);
+  c.stepped = true;
   k.setCurrentFault(null);
   return ret;
 }
@@ -197,17 +213,21 @@ export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address
   c.enter(FN.handle_mm_fault);
   k.faultsTotal++;
   if (!mm.pt.alloc(c.vpn)) return VM_FAULT_OOM; // pud/pmd/pte allocation failure
-  c.tbl = mm.pt.tbl;
+  if (c.tbl !== mm.pt.tbl) c.tbl = mm.pt.tbl; // stored only when it changes (pgtable.ts: write barrier)
   c.slot = mm.pt.slot;
   c.origLo = c.tbl[c.slot]!;
   c.origHi = c.tbl[c.slot + 1]!;
-  return openWindow(c, WINDOW.pte_read, PH_DISPATCH);
+  return openWindow(k, c, WINDOW.pte_read, PH_DISPATCH);
 }
 
-function openWindow(c: FaultCtx, window: number, phase: number): number {
+/**
+ * Ends a phase at a lock window. Under the stepping API (the explorer, Machine.stepAccess) the
+ * fault stops here and another thread may run; a fault run to completion goes straight on.
+ */
+function openWindow(k: Machine, c: FaultCtx, window: number, phase: number): number {
   c.window = window;
   c.phase = phase;
-  return VM_FAULT_WINDOW;
+  return c.stepped ? VM_FAULT_WINDOW : faultResume(k, c);
 }
 
 /** Continues a fault after its window. */
@@ -292,18 +312,18 @@ function doAnonymousPage(k: Machine, c: FaultCtx): number {
         // 2.6.19–2.6.23: map ZERO_PAGE with a reference and a file rmap (M20)
         c.page = k.zeroPfn;
         k.mem.getPage(c.page);
-        return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+        return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
       case 'special':
         // 2.6.32: special zero-pfn pte, no refcount, no rmap, no rss, no anon_vma (a13ea5b7596)
         c.page = -1;
         c.pfn = k.zeroPfn;
-        return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+        return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
       case 's003':
         // S003: only where use_zero_page(vma); a lost race falls through to the allocation
         if (useZeroPageS003(vma)) {
           c.page = -1;
           c.pfn = k.zeroPfn;
-          return openWindow(c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
+          return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
         }
         break;
       default:
@@ -318,7 +338,7 @@ function doAnonymousAlloc(k: Machine, c: FaultCtx): number {
   const page = k.allocUserPage();
   if (page < 0) return VM_FAULT_OOM;
   c.newPage = page;
-  return openWindow(c, WINDOW.anon_alloc, PH_ANON_COMMIT);
+  return openWindow(k, c, WINDOW.anon_alloc, PH_ANON_COMMIT);
 }
 
 function doAnonymousPageCommit(k: Machine, c: FaultCtx): number {
@@ -475,7 +495,7 @@ function resumeHandler(c: FaultCtx): number {
 
 /** The common tail of __do_fault and do_no_page: early COW or page_mkwrite, then the window. */
 function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
-  if (c.resume) return openWindow(c, WINDOW.driver, PH_FAULT_HANDLER_RESUME); // the handler stopped at its own lock
+  if (c.resume) return openWindow(k, c, WINDOW.driver, PH_FAULT_HANDLER_RESUME); // the handler stopped at its own lock
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret; // the handler installed the pte itself, or failed
   const vma = c.vma;
   const page = c.vmf.page;
@@ -518,7 +538,7 @@ function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
       }
     }
   }
-  return openWindow(c, WINDOW.do_fault, PH_FAULT_COMMIT);
+  return openWindow(k, c, WINDOW.do_fault, PH_FAULT_COMMIT);
 }
 
 function doFaultCommit(k: Machine, c: FaultCtx): number {
@@ -592,7 +612,7 @@ function doNoPfn(k: Machine, c: FaultCtx): number {
 
 /** do_no_pfn after ->nopfn returned (or stopped at its own lock window and resumed). */
 function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
-  if (c.resume) return openWindow(c, WINDOW.driver, PH_NOPFN_HANDLER_RESUME);
+  if (c.resume) return openWindow(k, c, WINDOW.driver, PH_NOPFN_HANDLER_RESUME);
   const vma = c.vma;
   const f = k.f;
   const flags = vma.flags;
@@ -610,7 +630,7 @@ function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
   }
   // before 2.6.21 NOPFN_REFAULT (-3) is taken as a pfn: (unsigned long)-3
   c.pfn = pfn < 0 ? 2 ** 52 + pfn : pfn;
-  return openWindow(c, WINDOW.nopfn, PH_NOPFN_COMMIT);
+  return openWindow(k, c, WINDOW.nopfn, PH_NOPFN_COMMIT);
 }
 
 function doNoPfnCommit(k: Machine, c: FaultCtx): number {
@@ -669,7 +689,7 @@ function doWpPage(k: Machine, c: FaultCtx): number {
         c.page = -1;
         return k.f.release <= 29 ? VM_FAULT_SIGBUS : r;
       }
-      return openWindow(c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT);
+      return openWindow(k, c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT);
     }
     m.flags[old] = m.flags[old]! | PG_dirty; // set_page_dirty after the reuse
     return wpReuse(k, c);
@@ -705,7 +725,7 @@ function doWpPage(k: Machine, c: FaultCtx): number {
     if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
   }
   c.newPage = np;
-  return openWindow(c, WINDOW.wp_copy, PH_WP_COMMIT);
+  return openWindow(k, c, WINDOW.wp_copy, PH_WP_COMMIT);
 }
 
 function wpReuse(k: Machine, c: FaultCtx): number {
@@ -755,7 +775,7 @@ function doWpPageCommit(k: Machine, c: FaultCtx): number {
     c.tbl[c.slot + 1] = pte.pfnPteHi(np);
     pageAddNewAnonRmap(k, np, vma, c.address);
     if (old >= 0) {
-      pageRemoveRmap(k, old, vma, c.address, chainOf(c)); // after the pte switch (945754a1754)
+      pageRemoveRmap(k, old, vma, c.address, k.chain); // after the pte switch (945754a1754)
       m.putPage(old); // the pte's reference
     }
     ret = VM_FAULT_WRITE;
@@ -901,26 +921,30 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
   const mm = vma.mm;
   const none = pte.none;
   mm.pt.forEachTableInRange(start / PAGE_SIZE, end / PAGE_SIZE, (tbl, slot0, endSlot, vpn0) => {
+    let anonRss = 0;
+    let fileRss = 0;
     for (let slot = slot0; slot < endSlot; slot += 2) {
       const lo = tbl[slot]!;
       const hi = tbl[slot + 1]!;
       if (lo === none && hi === 0) continue;
-      const a = (vpn0 + (slot - slot0) / 2) * PAGE_SIZE;
+      const a = (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE;
       const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
       if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
       tbl[slot] = none;
       tbl[slot + 1] = 0;
       if (page < 0) continue; // raw/special/zero ptes simply vanish
       if (m.flags[page]! & PG_anon) {
-        mm.anonRss--;
+        anonRss++;
       } else {
         if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
         if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
-        mm.fileRss--;
+        fileRss++;
       }
       pageRemoveRmap(k, page, vma, a, k.chain);
       k.putPageChecked(page);
     }
+    mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does
+    mm.fileRss -= fileRss;
   });
 }
 
@@ -946,6 +970,8 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
   let err = 0;
   src.mm.pt.forEachTableInRange(src.start / PAGE_SIZE, src.end / PAGE_SIZE, (stbl, slot0, endSlot, vpn0) => {
     if (err) return;
+    let anonRss = 0;
+    let fileRss = 0;
     // the child's table for this range, allocated once (copy_pte_range)
     if (!dpt.alloc(vpn0)) {
       err = -ENOMEM;
@@ -962,16 +988,18 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
       }
       let child = shared ? pte.mkclean(lo) : lo;
       child = pte.mkold(child);
-      const page = vmNormalPage(k, src, (vpn0 + (slot - slot0) / 2) * PAGE_SIZE, lo, hi);
+      const page = vmNormalPage(k, src, (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE, lo, hi);
       if (page >= 0) {
         m.getPage(page);
         pageDupRmap(k, page, k.chain);
-        if (m.flags[page]! & PG_anon) dst.mm.anonRss++;
-        else dst.mm.fileRss++;
+        if (m.flags[page]! & PG_anon) anonRss++;
+        else fileRss++;
       }
       dtbl[slot] = child;
       dtbl[slot + 1] = hi;
     }
+    dst.mm.anonRss += anonRss; // add_mm_rss once per pte table, as copy_pte_range does
+    dst.mm.fileRss += fileRss;
   });
   return err;
 }
@@ -983,14 +1011,23 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
 /** follow_page: a pfn (with a reference under FOLL_GET), FOLLOW_NULL, or FOLLOW_EFAULT (ERR_PTR). */
 export function followPage(k: Machine, vma: Vma, address: number, flags: number): number {
   k.enter(FN.follow_page);
-  const pte = k.pte;
-  const m = k.mem;
   const pt = vma.mm.pt;
-  const vpn = Math.floor(address / PAGE_SIZE);
-  const modern = k.f.release >= 26; // 2.6.26-rc7 (89f5b7da2a6)
-  if (!pt.lookup(vpn)) return noPageTable(k, vma, flags);
+  if (!pt.lookup(Math.floor(address * INV_PAGE_SIZE))) return noPageTable(k, vma, flags);
   const lo = pt.tbl[pt.slot]!;
   const hi = pt.tbl[pt.slot + 1]!;
+  // The common case, small enough to be inlined into gup's loop: a present pte of a normal page
+  // that needs no write permission or has it.
+  if (k.pte.present(lo) && (!(flags & FOLL_WRITE) || k.pte.write(lo))) {
+    const page = normalPteFast(k, lo, hi);
+    if (page >= 0) return followPageGot(k, page, lo, flags);
+  }
+  return followPteRules(k, vma, address, lo, hi, flags);
+}
+
+/** follow_page's pte rules once the pte is read: not present, write-protected, no struct page. */
+function followPteRules(k: Machine, vma: Vma, address: number, lo: number, hi: number, flags: number): number {
+  const pte = k.pte;
+  const modern = k.f.release >= 26; // 2.6.26-rc7 (89f5b7da2a6)
   if (!pte.present(lo)) {
     if (modern && pte.isNone(lo, hi)) return noPageTable(k, vma, flags);
     return FOLLOW_NULL;
@@ -1015,10 +1052,17 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
         page = k.zeroPfn;
     }
   }
+  return followPageGot(k, page, lo, flags);
+}
+
+/** follow_page's tail on a page: the FOLL_GET reference, FOLL_TOUCH's dirty and accessed marks. */
+function followPageGot(k: Machine, page: number, lo: number, flags: number): number {
+  const m = k.mem;
   if (flags & FOLL_GET) m.getPage(page);
   if (flags & FOLL_TOUCH) {
-    if (flags & FOLL_WRITE && !pte.dirty(lo) && !(m.flags[page]! & PG_dirty)) m.flags[page] = m.flags[page]! | PG_dirty;
-    m.flags[page] = m.flags[page]! | PG_referenced; // mark_page_accessed
+    let f = m.flags[page]! | PG_referenced; // mark_page_accessed
+    if (flags & FOLL_WRITE && !k.pte.dirty(lo)) f |= PG_dirty; // set_page_dirty
+    m.flags[page] = f;
   }
   return page;
 }

@@ -42,7 +42,7 @@ export class PageTables {
   lookup(vpn: number): boolean {
     const key = Math.floor(vpn * this.leafInv);
     if (key === this.cacheKey) {
-      this.tbl = this.cacheTbl;
+      if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
       this.slot = (vpn - key * this.leafEntries) * 2;
       return true;
     }
@@ -83,10 +83,12 @@ export class PageTables {
     return false;
   }
 
+  // Table references are stored only when they change: a freshly allocated table is a young object,
+  // and each store of it into an old one runs the write barrier's slow path.
   private hit(key: number, t: Uint32Array, vpn: number): boolean {
     this.cacheKey = key;
-    this.cacheTbl = t;
-    this.tbl = t;
+    if (this.cacheTbl !== t) this.cacheTbl = t;
+    if (this.tbl !== t) this.tbl = t;
     this.slot = (vpn - key * this.leafEntries) * 2;
     return true;
   }

@@ -19,7 +19,12 @@ export class PteOps {
   private readonly shift: number;
   /** 2^(32 - pfnShift): pfns per high-word unit */
   private readonly lowSpan: number;
+  private readonly lowMask: number;
+  private readonly highShift: number;
   private readonly scale: number;
+  private readonly protMask: number;
+  /** largest pfn the integer path of pfn_pte handles (-1: none, for a pfn field at bit 0 or ≥ 32) */
+  private readonly intPfnMax: number;
 
   constructor(l: Required<PteLayout>) {
     this.none = l.none >>> 0;
@@ -35,7 +40,11 @@ export class PteOps {
     this.userMask = l.user;
     this.shift = l.pfnShift;
     this.lowSpan = 2 ** (32 - l.pfnShift);
+    this.lowMask = this.lowSpan - 1;
+    this.highShift = 32 - l.pfnShift;
     this.scale = 2 ** l.pfnShift;
+    this.protMask = this.scale - 1;
+    this.intPfnMax = l.pfnShift >= 1 && l.pfnShift <= 31 ? 0x7fffffff : -1;
     // _PAGE_CHG_MASK always keeps the pfn field
     this.chgMask = (l.chgMask | (~(this.scale - 1) >>> 0)) >>> 0;
   }
@@ -86,15 +95,20 @@ export class PteOps {
     return (lo | this.specialMask) >>> 0;
   }
   pfn(lo: number, hi: number): number {
-    return (lo >>> this.shift) + hi * this.lowSpan;
+    const low = lo >>> this.shift;
+    return hi === 0 ? low : low + hi * this.lowSpan;
   }
+  // pfn_pte in two words. Pfns below 2^31 (every real one) take integer shifts and masks; the rest
+  // (e.g. the (unsigned long)-3 of an old NOPFN_REFAULT) the exact float path. A float `%` on the
+  // fault path compiled to an x87 fprem loop and cost a third of a fault.
   /** pfn_pte(pfn, prot): low word */
   pfnPteLo(pfn: number, prot: number): number {
-    return (((pfn % this.lowSpan) * this.scale) | (prot & (this.scale - 1))) >>> 0;
+    const low = pfn <= this.intPfnMax ? pfn & this.lowMask : pfn % this.lowSpan;
+    return ((low << this.shift) | (prot & this.protMask)) >>> 0;
   }
   /** pfn_pte(pfn, prot): high word */
   pfnPteHi(pfn: number): number {
-    return Math.floor(pfn / this.lowSpan) >>> 0;
+    return pfn <= this.intPfnMax ? pfn >>> this.highShift : Math.floor(pfn / this.lowSpan) >>> 0;
   }
   /** pte_modify(pte, newprot): keep _PAGE_CHG_MASK bits, take the rest from newprot (§2.22) */
   modify(lo: number, newProt: number): number {
