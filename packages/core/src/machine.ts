@@ -119,6 +119,8 @@ export class Machine {
   private idCounter = 1;
   private pidCounter = 1;
   private opChain: number[] = [];
+  /** the last id pushed on opChain (a cheap test for the repeated call) */
+  private lastOp = 0;
   private curFault: FaultCtx | null = null;
   private reportBuf: string[] = [];
   private faultBuf: FaultRecord[] = [];
@@ -230,7 +232,15 @@ export class Machine {
    */
   enter(fn: number): void {
     if (this.curFault) this.curFault.enter(fn);
-    else if (this.opChain[this.opChain.length - 1] !== fn) this.opChain.push(fn);
+    else if (fn !== this.lastOp) {
+      this.opChain.push(fn);
+      this.lastOp = fn;
+    }
+  }
+
+  private resetOpChain(): void {
+    this.opChain = [];
+    this.lastOp = 0;
   }
 
   report(line: string): void {
@@ -331,7 +341,7 @@ export class Machine {
   // ---- the operation boundary ----------------------------------------------------------------
 
   private run(body: () => Partial<OpResult> | void, task?: Task): OpResult {
-    this.opChain = [];
+    this.resetOpChain();
     this.reportBuf = [];
     this.faultBuf = [];
     this.curFault = null;
@@ -351,7 +361,7 @@ export class Machine {
       }
     } finally {
       this.curFault = null;
-      this.opChain = [];
+      this.resetOpChain();
     }
     if (res.ret !== undefined && res.ret < 0 && res.errno === undefined) {
       res.errno = errnoName(res.ret);
@@ -532,7 +542,7 @@ export class Machine {
     const saveF = this.faultBuf;
     this.reportBuf = s.reports;
     this.faultBuf = s.faults;
-    this.opChain = [];
+    this.resetOpChain();
     const finish = (r: Partial<OpResult>): boolean => {
       if (task.mm) task.mm.mmapSemReaders--;
       s.result = { outcome: 'ok', ...r, faults: s.faults, reports: s.reports };
