@@ -60,33 +60,30 @@ function pfnToPage(k: Machine, pfn: number, where: string): number {
 
 /** vm_normal_page(vma, addr, pte): a pfn, or -1 for "no struct page semantics" (NULL). */
 export function vmNormalPage(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
-  const pfn = normalPteFast(k, lo, hi);
-  return pfn >= 0 ? pfn : vmNormalPageRules(k, vma, address, lo, hi);
+  const page = vmNormalPageFast(k, vma, lo, hi);
+  return page !== ASK_RULES ? page : vmNormalPageRules(k, vma, address, lo, hi);
 }
+
+const ASK_RULES = -2;
 
 /**
- * vm_normal_page's common case, small enough to be inlined into the per-pte loops, with no side
- * effects: a special-bit arch on Tables C/D (resolved once per machine) and a normal pte below
- * highest_memmap_pfn give the pfn; anything else -1 (ask the rules).
+ * vm_normal_page's common cases, small enough to be inlined into the per-pte loops and free of side
+ * effects: on a special-bit arch under Tables C/D (resolved once per machine), a normal pte below
+ * highest_memmap_pfn gives its pfn, and a special pte in a VM_PFNMAP/VM_MIXEDMAP vma or Table D's
+ * special zero pte gives NULL (-1) without a report. Anything else: ASK_RULES.
  */
-function normalPteFast(k: Machine, lo: number, hi: number): number {
-  if (!k.specialTablesCD || (lo & k.pte.specialMask) !== 0) return -1;
+function vmNormalPageFast(k: Machine, vma: Vma, lo: number, hi: number): number {
+  if (!k.specialTablesCD) return ASK_RULES;
   const pfn = k.pte.pfn(lo, hi);
-  return pfn <= k.mem.highestMemmapPfn ? pfn : -1;
+  if ((lo & k.pte.specialMask) === 0) return pfn <= k.mem.highestMemmapPfn ? pfn : ASK_RULES;
+  if (vma.flags & (VM_PFNMAP | VM_MIXEDMAP) || (pfn === k.zeroPfn && k.f.vmNormalPage === 'D')) return -1;
+  return ASK_RULES;
 }
 
-/** vm_normal_page's rules, table by table. */
+/** vm_normal_page's rules, table by table (the reports and BUG_ONs live here). */
 function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi: number): number {
   const pte = k.pte;
   const pfn = pte.pfn(lo, hi);
-  if (k.specialTablesCD) {
-    if ((lo & pte.specialMask) === 0) {
-      k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
-      return -1;
-    }
-    // special: NULL without a report in a pfnmap/mixedmap vma, and for Table D's zero pfn
-    if (vma.flags & (VM_PFNMAP | VM_MIXEDMAP) || (pfn === k.zeroPfn && k.f.vmNormalPage === 'D')) return -1;
-  }
   const table = k.f.vmNormalPage;
   const flags = vma.flags;
 
@@ -1018,7 +1015,7 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
   // The common case, small enough to be inlined into gup's loop: a present pte of a normal page
   // that needs no write permission or has it.
   if (k.pte.present(lo) && (!(flags & FOLL_WRITE) || k.pte.write(lo))) {
-    const page = normalPteFast(k, lo, hi);
+    const page = vmNormalPageFast(k, vma, lo, hi);
     if (page >= 0) return followPageGot(k, page, lo, flags);
   }
   return followPteRules(k, vma, address, lo, hi, flags);
