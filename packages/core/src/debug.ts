@@ -44,7 +44,7 @@ export function checkInvariants(k: Machine): string[] {
         }
         refs[page]!++;
         maps[page]!++;
-        if (pte.write(lo)) writable[page]!++;
+        if (pte.hwPresentBit(lo) && pte.write(lo)) writable[page]!++; // writable by the MMU: a PROT_NONE pte is not, whatever its write bit (s390 PAGE_NONE, _PAGE_TYPE_NONE 0x401, has no _PAGE_RO)
         if (m.flags[page]! & PG_anon) anon++;
         else file++;
       }
