@@ -5,7 +5,7 @@ import {
   VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_FORCE, EFAULT, ENOMEM, PAGE_SIZE, isCowMapping,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
-import { followPage, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
+import { followPage, followPageRun, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Thread } from './mm_types.js';
 
@@ -38,6 +38,13 @@ export function getUserPages(
     do {
       if (write) foll |= FOLL_WRITE; // per page: a COW of the previous page dropped it
 
+      // the common case in bulk: the run of present normal pages from here (followPageRun)
+      const run = followPageRun(k, vma, addr, foll, Math.min(nrPages - i, (vma.end - addr) / PAGE_SIZE), pinned);
+      if (run > 0) {
+        i += run;
+        addr += run * PAGE_SIZE;
+        continue;
+      }
       let page = followPage(k, vma, addr, foll);
       let rounds = 0;
       while (page === FOLLOW_NULL) {

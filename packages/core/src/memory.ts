@@ -1021,6 +1021,34 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
   return followPteRules(k, vma, address, lo, hi, flags);
 }
 
+/**
+ * follow_page over consecutive pages, for __get_user_pages' loop: follows pages from `address` on
+ * while each is the common case above (the rest of one pte table at most, `max` pages at most),
+ * recording each pfn in `pinned`. Returns how many it followed; the page where it stopped (0 if the
+ * first) is left to followPage and its full rules. The same result as one follow_page per page.
+ */
+export function followPageRun(k: Machine, vma: Vma, address: number, flags: number, max: number, pinned: number[] | null): number {
+  const pt = vma.mm.pt;
+  const vpn = Math.floor(address * INV_PAGE_SIZE);
+  if (!pt.lookup(vpn)) return 0;
+  k.enter(FN.follow_page);
+  const tbl = pt.tbl;
+  const slot0 = pt.slot;
+  const end = Math.min(slot0 + max * 2, pt.ptesPerTable * 2);
+  const pte = k.pte;
+  const needWrite = (flags & FOLL_WRITE) !== 0;
+  let slot = slot0;
+  for (; slot < end; slot += 2) {
+    const lo = tbl[slot]!;
+    if (!pte.present(lo) || (needWrite && !pte.write(lo))) break;
+    const page = vmNormalPageFast(k, vma, lo, tbl[slot + 1]!);
+    if (page < 0) break;
+    followPageGot(k, page, lo, flags);
+    if (pinned) pinned.push(page);
+  }
+  return (slot - slot0) >> 1;
+}
+
 /** follow_page's pte rules once the pte is read: not present, write-protected, no struct page. */
 function followPteRules(k: Machine, vma: Vma, address: number, lo: number, hi: number, flags: number): number {
   const pte = k.pte;
