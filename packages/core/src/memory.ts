@@ -222,9 +222,10 @@ export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address
  * fault stops here and another thread may run; a fault run to completion goes straight on.
  */
 function openWindow(k: Machine, c: FaultCtx, window: number, phase: number): number {
+  if (!c.stepped) return runPhase(k, c, phase);
   c.window = window;
   c.phase = phase;
-  return c.stepped ? VM_FAULT_WINDOW : faultResume(k, c);
+  return VM_FAULT_WINDOW;
 }
 
 /** Continues a fault after its window. */
@@ -233,6 +234,10 @@ export function faultResume(k: Machine, c: FaultCtx): number {
   k.setCurrentFault(c);
   c.phase = PH_DONE;
   c.window = WINDOW.none;
+  return runPhase(k, c, phase);
+}
+
+function runPhase(k: Machine, c: FaultCtx, phase: number): number {
   switch (phase) {
     case PH_DISPATCH: return handlePteFault(k, c);
     case PH_ANON_COMMIT: return doAnonymousPageCommit(k, c);
