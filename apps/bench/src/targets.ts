@@ -9,6 +9,12 @@ function fault(rs: BenchResult[], kind: string, size: number, order: string, arc
   return rs.find((r) => r.group === 'fault' && r.status === 'ok' && r.tags.kind === kind && r.tags.size === size && r.tags.order === order && r.tags.arch === arch && r.tags.kernel === kernel);
 }
 
+/** The memory floor a fault kind cannot beat (bench/floor.bench.ts): per-pte loops touch struct pages, faults walk and store. */
+function floorFor(rs: BenchResult[], kind: string, order: string): BenchResult | undefined {
+  const fk = kind === 'fork' || kind === 'exit' || kind === 'gup' ? 'struct-page' : 'pte-store';
+  return rs.find((r) => r.group === 'floor' && r.status === 'ok' && r.tags.kind === fk && r.tags.order === order);
+}
+
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : String(x));
 
 function verdict(ok: boolean): 'PASS' | 'MISS' {
@@ -33,7 +39,10 @@ export function evaluateTargets(rs: BenchResult[]): Target[] {
       }
       const s = r.kernel.speedup;
       if (s < need) ok = false;
-      parts.push(`${kind} ${f1(s)}×`);
+      // the best speedup the floor allows: kernel ns ÷ floor ns (only worth saying on a miss)
+      const fl = floorFor(rs, kind, order);
+      const ceiling = fl?.nsPerOp && r.kernel.nsPerOp ? r.kernel.nsPerOp / fl.nsPerOp.median : undefined;
+      parts.push(`${kind} ${f1(s)}×${s < need && ceiling !== undefined ? ` (floor ${f1(fl!.nsPerOp!.median)} ns: at most ${f1(ceiling)}×)` : ''}`);
     }
     if (missing && parts.every((p) => p.includes('not run'))) na(id, description, 'not measured in this run (needs the fault benchmarks at 4M pages)');
     else out.push({ id, description, status: missing ? 'MISS' : verdict(ok), detail: parts.join(', ') });

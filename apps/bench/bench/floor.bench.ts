@@ -1,0 +1,82 @@
+// The memory floor under the fault benchmarks: the least work any model on these data structures
+// must do, measured on the same machine in the same run, so that a missed target can be read as
+// "code" (the model is far above its floor) or "memory" (the floor itself is above the target).
+//   floor/pte-store:   per fault, the page-table walk (PageTables.alloc) and one pte store, in the
+//                      fault order — a read fault's pte work with no fault path around it;
+//   floor/struct-page: per pte in address order, the pfn's count and mapcount updates and a flags
+//                      read — fork's struct-page traffic with no copy_pte_range around it.
+
+import { PG_anon } from '@mixedmap/core';
+import type { BenchCase, BenchOptions, Order } from '../src/api.js';
+import { defineBenchFile } from '../src/api.js';
+import { anonProcess, faultAll, pageOrder, pagesLabel, PAGE, type Proc } from '../src/lib/model.js';
+
+interface St {
+  p: Proc;
+  order: Uint32Array;
+}
+
+function pteStore(st: St): void {
+  const { p, order } = st;
+  const pt = p.vma.mm.pt;
+  const base = p.addr / PAGE;
+  const n = p.pages;
+  for (let i = 0; i < n; i++) {
+    if (!pt.alloc(base + order[i]!)) throw new Error('page-table allocation failed');
+    pt.tbl[pt.slot] = 0x25; // present|user|accessed: the value does not matter, the store does
+  }
+}
+
+function structPage(st: St): void {
+  const { p } = st;
+  const pt = p.vma.mm.pt;
+  const pte = p.k.pte;
+  const m = p.k.mem;
+  const base = p.addr / PAGE;
+  let anon = 0;
+  pt.forEachTableInRange(base, base + p.pages, (tbl, slot0, endSlot) => {
+    for (let slot = slot0; slot < endSlot; slot += 2) {
+      const pfn = pte.pfn(tbl[slot]!, tbl[slot + 1]!);
+      m.count[pfn]!++;
+      m.mapcount[pfn]!++;
+      if (m.flags[pfn]! & PG_anon) anon++;
+    }
+  });
+  if (anon !== p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${p.pages}`);
+}
+
+const KINDS = [
+  { kind: 'pte-store', title: 'floor: page-table walk + pte store per page', unit: 'fault', prefault: false, run: pteStore },
+  { kind: 'struct-page', title: "floor: fork's struct-page updates per pte", unit: 'pte', prefault: true, run: structPage },
+] as const;
+
+export default defineBenchFile({
+  benchmarks(o: BenchOptions): BenchCase[] {
+    const pages = o.quick ? o.sizes[0]! : 4 << 20;
+    const out: BenchCase[] = [];
+    for (const k of KINDS) {
+      for (const order of ['seq', 'rand'] as Order[]) {
+        out.push({
+          id: `floor/${k.kind}/x86/${pagesLabel(pages)}/${order}`,
+          group: 'floor',
+          title: `${k.title} — x86, ${pagesLabel(pages)} pages, ${order}`,
+          tags: { arch: 'x86', kernel: '2.6.32', size: pages, order, kind: k.kind },
+          unit: k.unit,
+          ops: pages,
+          samples: o.quick ? 1 : 3,
+          warmup: o.quick ? 0 : 1,
+          default: true,
+          setup: () => {
+            const order_ = pageOrder(pages, order);
+            const p = anonProcess('x86', '2.6.32', pages, pages);
+            // struct-page: the pages are faulted in the given order, so a random order scatters the pfns
+            if (k.prefault) faultAll(p, order_, true);
+            return { p, order: order_ };
+          },
+          run: k.run,
+        });
+      }
+    }
+    return out;
+  },
+});

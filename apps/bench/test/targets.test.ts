@@ -1,0 +1,38 @@
+// The target lines: a missed speedup says how far the memory floor (bench/floor.bench.ts) lets the
+// model go, so that a reader can tell a slow model from an impossible target.
+import { describe, expect, test } from 'vitest';
+import type { BenchResult } from '../src/results.js';
+import { evaluateTargets } from '../src/targets.js';
+
+const M = 1 << 20;
+
+function result(group: string, kind: string, order: 'seq' | 'rand', ns: number, kernelNs?: number): BenchResult {
+  return {
+    id: `${group}/${kind}/${order}`, package: '@mixedmap/bench', file: 'x', group, title: kind, unit: 'op', ops: 1, status: 'ok', samples: 1,
+    tags: { arch: 'x86', kernel: '2.6.32', size: 4 * M, order, kind },
+    nsPerOp: { median: ns, min: ns, max: ns }, metrics: {}, tables: [], charts: [],
+    ...(kernelNs ? { kernel: { nsPerOp: kernelNs, speedup: kernelNs / ns } } : {}),
+  };
+}
+
+describe('speedup targets', () => {
+  test('a miss names the floor and the best speedup it allows; a pass does not', () => {
+    const rs = [
+      result('fault', 'fork', 'seq', 50, 200), // 4× < 10×: MISS
+      result('fault', 'read-zero', 'seq', 50, 1000), // 20×: passes
+      result('floor', 'struct-page', 'seq', 25),
+      result('floor', 'pte-store', 'seq', 20),
+    ];
+    const seq = evaluateTargets(rs).find((t) => t.id === 'speedup-seq')!;
+    expect(seq.status).toBe('MISS');
+    expect(seq.detail).toContain('fork 4.0× (floor 25.0 ns: at most 8.0×)');
+    expect(seq.detail).toContain('read-zero 20.0×');
+    expect(seq.detail).not.toContain('read-zero 20.0× (floor');
+  });
+
+  test('without floor results the line is as before', () => {
+    const seq = evaluateTargets([result('fault', 'fork', 'seq', 50, 200)]).find((t) => t.id === 'speedup-seq')!;
+    expect(seq.detail).toContain('fork 4.0×');
+    expect(seq.detail).not.toContain('floor');
+  });
+});
