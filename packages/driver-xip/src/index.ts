@@ -50,9 +50,26 @@ export interface XipSettings {
   readOnly?: boolean;
 }
 
+/** blocks[pgoff] of a page offset without a block (a hole) */
+const HOLE = 0xffffffff;
+/** a block map grows to any page offset below this (4 GiB of file, a 4 MiB array); one far beyond its end goes in `far` */
+const DENSE_PAGES = 1 << 20;
+
+/**
+ * The inode's block map (ext2's i_block tree, flattened). Block numbers count from the device's
+ * first pfn (direct_access adds it back: pfn = st.blockBase + block), which keeps them in 32 bits.
+ */
 interface XipInodeData {
-  /** pgoff → pfn of the block */
-  blocks: Map<number, number>;
+  /** the mount the inode belongs to: a fault reaches it without searching the machine's drivers */
+  st: XipState;
+  /** pgoff → block, HOLE for none; grows as blocks are allocated near its end */
+  blocks: Uint32Array;
+  /** blocks allocated far beyond `blocks` (a write at a large offset): pgoff → block; null while none */
+  far: Map<number, number> | null;
+  /** blocks the file has */
+  count: number;
+  /** page offsets given a block after mount, in allocation order (truncate frees them after the image's own) */
+  late: number[];
 }
 
 type InjectWhat = 'get_xip_mem' | 'block_alloc' | 'sparse_alloc';
@@ -64,6 +81,8 @@ export interface XipState {
   deviceLoaded: boolean;
   kind: 'region' | 'brd';
   region: MemRegion | null;
+  /** pfn of block 0: the region's first pfn; 0 on brd, whose blocks are RAM pages named by pfn */
+  blockBase: number;
   /** region mode: free block pfns */
   freeBlocks: number[];
   /** brd mode: pages the RAM disk holds (count 1 each) */
@@ -81,8 +100,44 @@ export interface XipState {
 
 const ERRNO_BY_NAME: Record<string, number> = { EIO, ENOMEM, ENOSPC, ERANGE, ENODEV, EINVAL };
 
-function stateOf(k: Machine): XipState {
-  return k.drivers.find((d) => d.driver.name === 'xip')!.state as XipState;
+function newInodeData(st: XipState, pages: number): XipInodeData {
+  return { st, blocks: new Uint32Array(pages).fill(HOLE), far: null, count: 0, late: [] };
+}
+
+/** The block at pgoff, or HOLE. */
+function blockAt(data: XipInodeData, pgoff: number): number {
+  if (pgoff < data.blocks.length) return data.blocks[pgoff]!;
+  return data.far?.get(pgoff) ?? HOLE;
+}
+
+/** Records a block (b ≠ HOLE) at a page offset that has none; the map grows when pgoff is near its end. */
+function setBlock(data: XipInodeData, pgoff: number, b: number): void {
+  let blocks = data.blocks;
+  if (pgoff >= blocks.length && (pgoff < DENSE_PAGES || pgoff < 2 * blocks.length)) {
+    // grow geometrically, so a file written page by page is not copied per page
+    const grown = new Uint32Array(Math.max(pgoff + 1, 2 * blocks.length)).fill(HOLE);
+    grown.set(blocks);
+    data.blocks = blocks = grown;
+    // far blocks the array now covers move into it (a HOLE there would hide them)
+    if (data.far) {
+      for (const [p, fb] of data.far) {
+        if (p >= grown.length) continue;
+        grown[p] = fb;
+        data.far.delete(p);
+      }
+      if (data.far.size === 0) data.far = null;
+    }
+  }
+  if (pgoff < blocks.length) blocks[pgoff] = b;
+  else (data.far ??= new Map()).set(pgoff, b);
+  data.count++;
+}
+
+/** Forgets the block at pgoff (which has one). */
+function clearBlock(data: XipInodeData, pgoff: number): void {
+  if (pgoff < data.blocks.length) data.blocks[pgoff] = HOLE;
+  else data.far!.delete(pgoff);
+  data.count--;
 }
 
 function sizePages(inode: Inode): number {
@@ -125,12 +180,16 @@ function getXipMem(k: Machine, st: XipState, inode: Inode, pgoff: number, create
   const inj = takeInjected(st, 'get_xip_mem');
   if (inj) return inj;
   const data = inode.data as XipInodeData;
-  let pfn = data.blocks.get(pgoff);
-  if (pfn === undefined) {
+  const b = blockAt(data, pgoff);
+  let pfn: number;
+  if (b !== HOLE) {
+    pfn = st.blockBase + b;
+  } else {
     if (!create) return -ENODATA;
     pfn = allocBlock(k, st);
     if (pfn < 0) return pfn;
-    data.blocks.set(pgoff, pfn);
+    setBlock(data, pgoff, pfn - st.blockBase);
+    data.late.push(pgoff);
   }
   if (k.f.release <= 25 && !k.pfnValid(pfn)) {
     k.bug(`virt_to_page() on XIP memory without struct page (pfn 0x${pfn.toString(16)}) in ext2_get_xip_page: get_xip_page needs struct pages before 2.6.26`, k.chain());
@@ -179,8 +238,8 @@ function faultPgoff(vma: Vma, address: number): number {
 
 /** xip_file_nopage (2.6.19–2.6.22): the struct page with a reference, or NOPAGE_SIGBUS (NULL). */
 function xipFileNopage(vma: Vma, address: number, k: Machine): number {
-  const st = stateOf(k);
   const inode = vma.file!.inode;
+  const st = (inode.data as XipInodeData).st;
   const pgoff = faultPgoff(vma, address);
   if (pgoff >= sizePages(inode)) return NOPAGE_SIGBUS;
   let page = getXipMem(k, st, inode, pgoff, false);
@@ -202,8 +261,8 @@ function xipFileNopage(vma: Vma, address: number, k: Machine): number {
 
 /** xip_file_fault, 2.6.23–2.6.25: the struct page in vmf->page with a reference, result 0. */
 function xipFileFaultPage(vma: Vma, vmf: VmFault, k: Machine): number {
-  const st = stateOf(k);
   const inode = vma.file!.inode;
+  const st = (inode.data as XipInodeData).st;
   if (vmf.pgoff >= sizePages(inode)) return VM_FAULT_SIGBUS;
   let page = getXipMem(k, st, inode, vmf.pgoff, false);
   if (page === -ENODATA) {
@@ -233,8 +292,8 @@ function xipInsert(k: Machine, vma: Vma, vmf: VmFault, pfn: number): number {
 
 /** xip_file_fault, 2.6.26+ (X26, X27, X32). */
 function xipFileFault(vma: Vma, vmf: VmFault, k: Machine): number {
-  const st = stateOf(k);
   const inode = vma.file!.inode;
+  const st = (inode.data as XipInodeData).st;
   if (vmf.pgoff >= sizePages(inode)) return VM_FAULT_SIGBUS;
   const pfn = getXipMem(k, st, inode, vmf.pgoff, false);
   if (pfn >= 0) return xipInsert(k, vma, vmf, pfn);
@@ -318,11 +377,26 @@ function xipTruncate(k: Machine, st: XipState, inode: Inode, size: number): numb
   if (keep >= old) return 0;
   unmapMappingRange(k, inode.mapping, keep, old - keep, true);
   const data = inode.data as XipInodeData;
-  for (const [pgoff, pfn] of [...data.blocks]) {
-    if (pgoff < keep) continue;
-    data.blocks.delete(pgoff);
-    freeBlock(k, st, pfn);
+  // free order feeds later allocations: the image's blocks by page offset, then the ones
+  // allocated since mount in allocation order
+  const late = new Set(data.late);
+  for (let pgoff = keep; pgoff < data.blocks.length; pgoff++) {
+    const b = data.blocks[pgoff]!;
+    if (b === HOLE || late.has(pgoff)) continue;
+    clearBlock(data, pgoff);
+    freeBlock(k, st, st.blockBase + b);
   }
+  const kept: number[] = [];
+  for (const pgoff of data.late) {
+    if (pgoff < keep) {
+      kept.push(pgoff);
+      continue;
+    }
+    const b = blockAt(data, pgoff);
+    clearBlock(data, pgoff);
+    freeBlock(k, st, st.blockBase + b);
+  }
+  data.late = kept;
   return 0;
 }
 
@@ -336,6 +410,38 @@ function freeBlock(k: Machine, st: XipState, pfn: number): void {
 }
 
 // ---- the image -------------------------------------------------------------------------------
+
+/**
+ * Gives an image file a block for every page but its holes (ascending), with fresh content:
+ * region blocks in order from pfn `next`, brd blocks from the page allocator. Returns the next
+ * free region pfn. Kept out of init so that V8 optimises this loop on its own.
+ */
+function giveImageBlocks(k: Machine, st: XipState, data: XipInodeData, holes: number[], next: number): number {
+  const blocks = data.blocks;
+  const mem = k.mem;
+  let h = 0;
+  for (let pgoff = 0; pgoff < blocks.length; pgoff++) {
+    if (h < holes.length && holes[h] === pgoff) {
+      h++;
+      continue;
+    }
+    let pfn: number;
+    if (st.kind === 'brd') {
+      pfn = mem.allocPage();
+      if (pfn < 0) {
+        for (const p of st.brdPages) mem.putPage(p);
+        throw settingsError('brdSize', `RAM is exhausted after ${st.brdPages.size} RAM-disk pages`);
+      }
+      st.brdPages.add(pfn);
+    } else {
+      pfn = next++;
+    }
+    mem.writeNew(pfn); // the file's content
+    blocks[pgoff] = pfn - st.blockBase;
+  }
+  data.count = blocks.length - holes.length;
+  return next;
+}
 
 interface Layout {
   path: string;
@@ -475,28 +581,13 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
       throw settingsError(s.from !== undefined ? 'from' : 'files', `the image needs ${blocks} blocks but ${brd ? 'the RAM disk' : `region "${region!.name}"`} holds ${capacity}`);
     }
     const st: XipState = {
-      mount, mounted: true, deviceLoaded: true, kind: brd ? 'brd' : 'region', region, freeBlocks: [], brdPages: new Set(),
+      mount, mounted: true, deviceLoaded: true, kind: brd ? 'brd' : 'region', region, blockBase: region ? region.startPfn : 0, freeBlocks: [], brdPages: new Set(),
       brdCapacity: capacity, sparse: -1, readOnly: s.readOnly === true, inodes: [], inject: {}, segment,
     };
     let next = region ? region.startPfn : 0;
     for (const f of files) {
-      const data: XipInodeData = { blocks: new Map() };
-      for (let pgoff = 0; pgoff < Math.ceil(f.size / PAGE_SIZE); pgoff++) {
-        if (f.holes.has(pgoff)) continue;
-        let pfn: number;
-        if (brd) {
-          pfn = k.mem.allocPage();
-          if (pfn < 0) {
-            for (const p of st.brdPages) k.mem.putPage(p);
-            throw settingsError('brdSize', `RAM is exhausted after ${st.brdPages.size} RAM-disk pages`);
-          }
-          st.brdPages.add(pfn);
-        } else {
-          pfn = next++;
-        }
-        k.mem.writeNew(pfn); // the file's content
-        data.blocks.set(pgoff, pfn);
-      }
+      const data = newInodeData(st, Math.ceil(f.size / PAGE_SIZE));
+      next = giveImageBlocks(k, st, data, [...f.holes].sort((a, b) => a - b), next);
       st.inodes.push(k.newInode(xip as never, f.path, f.size, data, { readOnlyFs: st.readOnly }));
     }
     if (region) for (let pfn = region.endPfn - 1; pfn >= next; pfn--) st.freeBlocks.push(pfn);
@@ -506,7 +597,7 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
     if (!st.mounted) return -ENOENT;
     if (!create) return -ENOENT;
     if (st.readOnly) return -EROFS;
-    const inode = k.newInode(xip as never, path, 0, { blocks: new Map() } satisfies XipInodeData, { readOnlyFs: false });
+    const inode = k.newInode(xip as never, path, 0, newInodeData(st, 0), { readOnlyFs: false });
     st.inodes.push(inode);
     return inode;
   },
@@ -569,7 +660,7 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
     /** blocks allocated to a file: { path } */
     blocks: (k, _st, a) => {
       const inode = k.inodes.get(String(a.path));
-      return inode && inode.driver.name === 'xip' ? (inode.data as XipInodeData).blocks.size : -ENOENT;
+      return inode && inode.driver.name === 'xip' ? (inode.data as XipInodeData).count : -ENOENT;
     },
     /** free blocks left on the device */
     free_blocks: (_k, st) => (st.kind === 'brd' ? st.brdCapacity - st.brdPages.size : st.freeBlocks.length),

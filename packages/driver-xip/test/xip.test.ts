@@ -413,6 +413,37 @@ describe('mount, device, truncate', () => {
     ok(k.exit(p));
     expect(k.leaks()).toEqual([]);
   });
+
+  test('truncate frees the image blocks by offset, then later ones in allocation order (a write 8 GiB out included); the free list hands them back last first', () => {
+    const k = machine('2.6.27', 'flash');
+    const write = (offset: number) => ok(k.driverOp('xip', 'write', { path: G, offset, length: 1 })).ret;
+    expect([write(5 * PS), write(3 * PS), write(2 ** 33)]).toEqual([1, 1, 1]); // blocks G0+3, G0+4, G0+5
+    expect(ok(k.driverOp('xip', 'blocks', { path: G })).ret).toBe(6);
+    expect(k.inodes.get(G)!.size).toBe(2 ** 33 + 1);
+    expect(ok(k.truncate(G, PS)).ret).toBe(0);
+    expect(ok(k.driverOp('xip', 'blocks', { path: G })).ret).toBe(1);
+    expect(ok(k.driverOp('xip', 'free_blocks', {})).ret).toBe(256 - 4);
+    expect([write(PS), write(2 * PS), write(4 * PS)]).toEqual([1, 1, 1]);
+    const p = k.spawn('p');
+    const a = map(k, p, G, 5, PROT_READ, MAP_PRIVATE, false);
+    const pfns = [0, 1, 2, 3, 4].map((i) => (ok(k.access(p.threads[0]!, a + i * PS, false)), k.readPte(p, a + i * PS).pfn));
+    expect(pfns).toEqual([G0, G0 + 5, G0 + 4, st(k).sparse, G0 + 3]);
+    ok(k.exit(p));
+    expect(k.leaks()).toEqual([]);
+  });
+
+  test('a block written far out keeps its place when later writes fill the pages below it', () => {
+    const k = machine('2.6.27', 'flash');
+    const E = 1 << 20; // 4 GiB into the file
+    const write = (pgoff: number) => ok(k.driverOp('xip', 'write', { path: G, offset: pgoff * PS, length: 1 })).ret;
+    const counts = () => [ok(k.driverOp('xip', 'blocks', { path: G })).ret, ok(k.driverOp('xip', 'free_blocks', {})).ret];
+    expect([write(E), write(E - 1), write(E + 3)]).toEqual([1, 1, 1]);
+    expect(counts()).toEqual([6, 256 - 9]);
+    expect(write(E)).toBe(1); // the block is still there: nothing allocated
+    expect(counts()).toEqual([6, 256 - 9]);
+    expect(ok(k.truncate(G, 0)).ret).toBe(0);
+    expect(counts()).toEqual([0, 256 - 3]);
+  });
 });
 
 describe('settings', () => {
