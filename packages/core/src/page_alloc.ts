@@ -91,7 +91,12 @@ export class MemoryModel {
     for (const r of this.regions) {
       if (startPfn < r.endPfn && r.startPfn < endPfn) throw new RangeError(`region "${cfg.name}" overlaps "${r.name}"`);
     }
-    const region: MemRegion = { ...cfg, startPfn, endPfn, gen: cfg.structPages ? undefined : new Uint32Array(endPfn - startPfn) };
+    // fields named one by one: a spread of the caller's config gave every region of a new machine a
+    // fresh hidden class, and regionOf (readGen/setGen on memory without struct pages) went megamorphic
+    const region: MemRegion = {
+      name: cfg.name, start: cfg.start, size: cfg.size, kind: cfg.kind, structPages: cfg.structPages,
+      startPfn, endPfn, gen: cfg.structPages ? undefined : new Uint32Array(endPfn - startPfn),
+    };
     this.regions.push(region);
     this.regions.sort((a, b) => a.startPfn - b.startPfn);
     if (cfg.structPages) this.createStructPages(region);
