@@ -298,7 +298,7 @@ export class Machine {
   }
 
   setCurrentFault(c: FaultCtx | null): void {
-    this.curFault = c;
+    if (this.curFault !== c) this.curFault = c; // a store only on a change (see faultStart)
   }
 
   driverOf(inode: Inode): DriverInstance {

@@ -195,9 +195,11 @@ export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, 
 export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: number, write: boolean): number {
   const mm = vma.mm;
   k.setCurrentFault(c);
-  c.thread = t;
-  c.mm = mm;
-  c.vma = vma;
+  // object references are stored only when they change: while the GC marks, every pointer store
+  // takes the write barrier's slow path, and a thread faults on the same vma over and over
+  if (c.thread !== t) c.thread = t;
+  if (c.mm !== mm) c.mm = mm;
+  if (c.vma !== vma) c.vma = vma;
   c.vpn = Math.floor(address * INV_PAGE_SIZE);
   c.address = c.vpn * PAGE_SIZE;
   c.write = write;
@@ -205,7 +207,7 @@ export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address
   c.newPage = -1;
   c.anon = false;
   c.ret = 0;
-  c.resume = null;
+  if (c.resume !== null) c.resume = null;
   c.chainLen = 0;
   c.enter(FN.handle_mm_fault);
   k.faultsTotal++;
