@@ -36,3 +36,19 @@ describe('speedup targets', () => {
     expect(seq.detail).not.toContain('floor');
   });
 });
+
+describe('floors per kind', () => {
+  test('fork and exit are held to the struct-page floor, faults to the pte-store floor, gup to none', () => {
+    const rs = [
+      result('fault', 'exit', 'rand', 100, 200),
+      result('fault', 'read-zero', 'rand', 100, 200),
+      result('fault', 'gup', 'rand', 100, 200),
+      result('floor', 'struct-page', 'rand', 80),
+      result('floor', 'pte-store', 'rand', 50),
+    ];
+    const rand = evaluateTargets(rs).find((t) => t.id === 'speedup-rand')!;
+    expect(rand.detail).toContain('exit 2.0× (floor 80.0 ns: at most 2.5×)');
+    expect(rand.detail).toContain('read-zero 2.0× (floor 50.0 ns: at most 4.0×)');
+    expect(rand.detail).toMatch(/gup 2\.0×(,|$)/);
+  });
+});
