@@ -23,6 +23,16 @@ const obs = new PerformanceObserver((list) => {
 });
 obs.observe({ entryTypes: ['gc'] });
 
+/**
+ * Lets the event loop turn so that the GCs of a synchronous run reach the observer: Node creates
+ * 'gc' entries from an immediate task after each collection, so a benchmark that never yields has
+ * none until it returns (reading them at once gave 0 % GC on every run).
+ */
+async function settleGcEntries(): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 0));
+}
+
 /** GC milliseconds that fall inside the given windows. */
 function gcInside(windows: Array<[number, number]>): number {
   for (const e of obs.takeRecords()) gcEntries.push({ start: e.startTime, end: e.startTime + e.duration });
@@ -65,6 +75,7 @@ export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchR
     const t0 = performance.now();
     const m: MeasureResult = await c.measure();
     const t1 = performance.now();
+    await settleGcEntries();
     mem = peak(mem, process.memoryUsage());
     if (m.missing) return { ...base, status: 'missing', reason: m.missing, samples: 0, metrics: m.metrics ?? {}, tables: m.tables ?? [], charts: m.charts ?? [] };
     const ns = m.samplesNsPerOp ?? [];
@@ -108,6 +119,7 @@ export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchR
   });
   await bench.run();
   const wallMs = performance.now() - wall0;
+  await settleGcEntries();
   const task = bench.tasks[0]!;
   const r = task.result as { state: string; error?: Error; latency?: { samples?: ArrayLike<number> } };
   if (r.state === 'errored' || r.error) throw r.error ?? new Error(`benchmark ${c.id} failed`);
