@@ -1019,18 +1019,24 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
   if (!pt.lookup(Math.floor(address * INV_PAGE_SIZE))) return noPageTable(k, vma, flags);
   const lo = pt.tbl[pt.slot]!;
   const hi = pt.tbl[pt.slot + 1]!;
-  // The common case, small enough to be inlined into gup's loop: a present pte of a normal page
-  // that needs no write permission or has it.
-  if (k.pte.present(lo) && (!(flags & FOLL_WRITE) || k.pte.write(lo))) {
-    const page = vmNormalPageFast(k, vma, lo, hi);
-    if (page >= 0) return followPageGot(k, page, lo, flags);
-  }
-  return followPteRules(k, vma, address, lo, hi, flags);
+  const page = followNormalPte(k, vma, lo, hi, flags);
+  return page >= 0 ? page : followPteRules(k, vma, address, lo, hi, flags);
+}
+
+/**
+ * follow_page's common case, small enough to be inlined into gup's loop: a present pte of a normal
+ * page that needs no write permission or has it gives the page (FOLL_GET/FOLL_TOUCH applied);
+ * anything else -1, with nothing done (ask followPteRules).
+ */
+function followNormalPte(k: Machine, vma: Vma, lo: number, hi: number, flags: number): number {
+  if (!k.pte.present(lo) || (flags & FOLL_WRITE && !k.pte.write(lo))) return -1;
+  const page = vmNormalPageFast(k, vma, lo, hi);
+  return page >= 0 ? followPageGot(k, page, lo, flags) : -1;
 }
 
 /**
  * follow_page over consecutive pages, for __get_user_pages' loop: follows pages from `address` on
- * while each is the common case above (the rest of one pte table at most, `max` pages at most),
+ * while each is the common case (followNormalPte; the rest of one pte table at most, `max` pages at most),
  * recording each pfn in `pinned`. Returns how many it followed; the page where it stopped (0 if the
  * first) is left to followPage and its full rules. The same result as one follow_page per page.
  */
@@ -1042,15 +1048,10 @@ export function followPageRun(k: Machine, vma: Vma, address: number, flags: numb
   const tbl = pt.tbl;
   const slot0 = pt.slot;
   const end = Math.min(slot0 + max * 2, pt.ptesPerTable * 2);
-  const pte = k.pte;
-  const needWrite = (flags & FOLL_WRITE) !== 0;
   let slot = slot0;
   for (; slot < end; slot += 2) {
-    const lo = tbl[slot]!;
-    if (!pte.present(lo) || (needWrite && !pte.write(lo))) break;
-    const page = vmNormalPageFast(k, vma, lo, tbl[slot + 1]!);
+    const page = followNormalPte(k, vma, tbl[slot]!, tbl[slot + 1]!, flags);
     if (page < 0) break;
-    followPageGot(k, page, lo, flags);
     if (pinned) pinned.push(page);
   }
   return (slot - slot0) >> 1;
