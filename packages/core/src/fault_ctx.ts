@@ -131,7 +131,7 @@ export class FaultCtx {
   ret = 0;
   phase = PH_DONE;
   window = 0;
-  /** driven by the stepping API: stop at each window (false while handleMmFault runs a fault through) */
+  /** driven by the stepping API: stop at each window (set by the entry: faultStart true, handleMmFault false) */
   stepped = true;
   /** a driver handler's continuation after its own window (k.suspendHandler), and the window's name */
   resume: (() => number) | null = null;

@@ -578,7 +578,6 @@ export class Machine {
           return finish({ value: s.write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn) });
         }
       }
-      t.fault.stepped = true; // stop at every window (a handleMmFault that oopsed may have left it off)
       const ret = faultStart(this, t.fault, t, vma, s.addr, s.write);
       if (ret & VM_FAULT_WINDOW) {
         s.inFault = true;

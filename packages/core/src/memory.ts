@@ -183,18 +183,23 @@ export function gupWantsFollAnon(k: Machine, vma: Vma): boolean {
 /** Runs one fault to completion (what `mixedmap run` does). The explorer drives faultStart/faultResume itself. */
 export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, write: boolean): number {
   const c = t.fault;
-  c.stepped = false; // each window goes straight on to its continuation
-  let ret = faultStart(k, c, t, vma, address, write);
+  // each window goes straight on to its continuation (a driver's own window may still return one)
+  let ret = faultBegin(k, c, t, vma, address, write, false);
   while (ret & VM_FAULT_WINDOW) ret = faultResume(k, c);
-  c.stepped = true;
   k.setCurrentFault(null);
   return ret;
 }
 
-/** handle_mm_fault entry: allocate the page tables, read the pte without the ptl. */
+/** handle_mm_fault entry for the stepping API: the fault stops at each window (faultResume goes on). */
 export function faultStart(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: number, write: boolean): number {
+  return faultBegin(k, c, t, vma, address, write, true);
+}
+
+/** handle_mm_fault entry: allocate the page tables, read the pte without the ptl. */
+function faultBegin(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: number, write: boolean, stepped: boolean): number {
   const mm = vma.mm;
   k.setCurrentFault(c);
+  c.stepped = stepped;
   // object references are stored only when they change: while the GC marks, every pointer store
   // takes the write barrier's slow path, and a thread faults on the same vma over and over
   if (c.thread !== t) c.thread = t;

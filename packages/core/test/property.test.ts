@@ -61,8 +61,10 @@ function run(arch: keyof typeof ARCHS, kernel: string, ops: Op[]): void {
 }
 
 describe('random operation sequences keep every invariant (x86, arm, s390; anonymous and page-cache memory)', () => {
-  // found by the property below: s390's PAGE_NONE (_PAGE_TYPE_NONE) has no _PAGE_RO, so pte_write()
-  // is true on a PROT_NONE pte of a COW-shared page; the MMU cannot write through it, so COW holds
+  // found by the property below. Kernel rule: s390's PAGE_NONE is _PAGE_TYPE_NONE = 0x401 (invalid,
+  // no _PAGE_RO 0x200; include/asm-s390/pgtable.h at v2.6.24–v2.6.26, arch/s390/include/asm at
+  // v2.6.32), so pte_write() is true on a PROT_NONE pte of a COW-shared page; the MMU cannot write
+  // through it, and mprotect back to PROT_WRITE takes PAGE_RO from the private vma's vm_page_prot
   test('mprotect(PROT_NONE) of a COW-shared anonymous page on s390 2.6.24 keeps every invariant', () => {
     run('s390', '2.6.24', [
       { op: 'mmap', task: 0, kind: 'anon', pages: 1, prot: PROT_READ | PROT_WRITE },
