@@ -1,8 +1,9 @@
 // mm/memory.c: the fault path, vm_normal_page, the insert/remap/zap/copy paths and follow_page.
 // Read it top to bottom like the kernel file. Each version difference reads a named feature
 // (version.ts) and cites the reference section. Every "drop the ptl, do the slow work, retake it,
-// recheck the pte" spot is a named window: the path stores its state in the thread's FaultCtx,
-// sets the next phase and returns VM_FAULT_WINDOW; faultResume() continues it.
+// recheck the pte" spot is a named window, written `c.stepped ? stopAt(c, window, phase) : next(k, c)`:
+// a stepped fault stores its state in the thread's FaultCtx and returns VM_FAULT_WINDOW until
+// faultResume() runs the phase; a fault run to completion goes straight on.
 
 import {
   VM_WRITE, VM_SHARED, VM_PFNMAP, VM_MIXEDMAP, VM_LOCKED, VM_INSERTPAGE, VM_MAYSHARE, VM_HUGETLB, VM_NONLINEAR,
@@ -221,15 +222,16 @@ function faultBegin(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: numbe
   c.slot = mm.pt.slot;
   c.origLo = c.tbl[c.slot]!;
   c.origHi = c.tbl[c.slot + 1]!;
-  return openWindow(k, c, WINDOW.pte_read, PH_DISPATCH);
+  return c.stepped ? stopAt(c, WINDOW.pte_read, PH_DISPATCH) : handlePteFault(k, c);
 }
 
 /**
- * Ends a phase at a lock window. Under the stepping API (the explorer, Machine.stepAccess) the
- * fault stops here and another thread may run; a fault run to completion goes straight on.
+ * Every lock window is written the same way: `c.stepped ? stopAt(c, window, phase) : next(k, c)`.
+ * Under the stepping API (the explorer, Machine.stepAccess) the fault stops there and another thread
+ * may run until faultResume runs `phase`; a fault run to completion calls the continuation directly
+ * (a direct call V8 can inline, where a dispatch through the phase switch could not be).
  */
-function openWindow(k: Machine, c: FaultCtx, window: number, phase: number): number {
-  if (!c.stepped) return runPhase(k, c, phase);
+function stopAt(c: FaultCtx, window: number, phase: number): number {
   c.window = window;
   c.phase = phase;
   return VM_FAULT_WINDOW;
@@ -241,10 +243,6 @@ export function faultResume(k: Machine, c: FaultCtx): number {
   k.setCurrentFault(c);
   c.phase = PH_DONE;
   c.window = WINDOW.none;
-  return runPhase(k, c, phase);
-}
-
-function runPhase(k: Machine, c: FaultCtx, phase: number): number {
   switch (phase) {
     case PH_DISPATCH: return handlePteFault(k, c);
     case PH_ANON_COMMIT: return doAnonymousPageCommit(k, c);
@@ -260,8 +258,12 @@ function runPhase(k: Machine, c: FaultCtx, phase: number): number {
 }
 
 function lockPtl(k: Machine, c: FaultCtx): void {
-  if (k.debug && c.mm.ptlHolder !== 0) throw new Error(`ptl of mm ${c.mm.id} already held by ${c.mm.ptlHolder}`);
+  if (k.debug && c.mm.ptlHolder !== 0) ptlAlreadyHeld(c.mm);
   c.mm.ptlHolder = c.thread.tid;
+}
+
+function ptlAlreadyHeld(mm: Mm): never {
+  throw new Error(`ptl of mm ${mm.id} already held by ${mm.ptlHolder}`);
 }
 
 function unlockPtl(c: FaultCtx): void {
@@ -314,32 +316,35 @@ function anonVmaPrepare(k: Machine, vma: Vma): void {
 
 function doAnonymousPage(k: Machine, c: FaultCtx): number {
   c.enter(FN.do_anonymous_page);
-  const vma = c.vma;
-  if (!c.write) {
-    switch (k.f.zeroPage) {
-      case 'refcounted':
-        // 2.6.19–2.6.23: map ZERO_PAGE with a reference and a file rmap (M20)
-        c.page = k.zeroPfn;
-        k.mem.getPage(c.page);
-        return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
-      case 'special':
-        // 2.6.32: special zero-pfn pte, no refcount, no rmap, no rss, no anon_vma (a13ea5b7596)
-        c.page = -1;
-        c.pfn = k.zeroPfn;
-        return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
-      case 's003':
-        // S003: only where use_zero_page(vma); a lost race falls through to the allocation
-        if (useZeroPageS003(vma)) {
-          c.page = -1;
-          c.pfn = k.zeroPfn;
-          return openWindow(k, c, WINDOW.anon_alloc, PH_ZERO_COMMIT);
-        }
-        break;
-      default:
-        break; // 2.6.24–2.6.31: no zero page, read faults allocate
-    }
+  if (c.write || !anonZeroPage(k, c)) return doAnonymousAlloc(k, c);
+  return c.stepped ? stopAt(c, WINDOW.anon_alloc, PH_ZERO_COMMIT) : doAnonymousZeroCommit(k, c);
+}
+
+/**
+ * Whether a read fault maps the zero page under this release's rule; sets c.page (a referenced
+ * ZERO_PAGE) or c.pfn (a special zero pte). False: the read allocates like a write.
+ */
+function anonZeroPage(k: Machine, c: FaultCtx): boolean {
+  switch (k.f.zeroPage) {
+    case 'refcounted':
+      // 2.6.19–2.6.23: map ZERO_PAGE with a reference and a file rmap (M20)
+      c.page = k.zeroPfn;
+      k.mem.getPage(c.page);
+      return true;
+    case 'special':
+      // 2.6.32: special zero-pfn pte, no refcount, no rmap, no rss, no anon_vma (a13ea5b7596)
+      c.page = -1;
+      c.pfn = k.zeroPfn;
+      return true;
+    case 's003':
+      // S003: only where use_zero_page(vma); a lost race falls through to the allocation
+      if (!useZeroPageS003(c.vma)) return false;
+      c.page = -1;
+      c.pfn = k.zeroPfn;
+      return true;
+    default:
+      return false; // 2.6.24–2.6.31: no zero page, read faults allocate
   }
-  return doAnonymousAlloc(k, c);
 }
 
 function doAnonymousAlloc(k: Machine, c: FaultCtx): number {
@@ -347,7 +352,7 @@ function doAnonymousAlloc(k: Machine, c: FaultCtx): number {
   const page = k.allocUserPage();
   if (page < 0) return VM_FAULT_OOM;
   c.newPage = page;
-  return openWindow(k, c, WINDOW.anon_alloc, PH_ANON_COMMIT);
+  return c.stepped ? stopAt(c, WINDOW.anon_alloc, PH_ANON_COMMIT) : doAnonymousPageCommit(k, c);
 }
 
 function doAnonymousPageCommit(k: Machine, c: FaultCtx): number {
@@ -383,17 +388,7 @@ function doAnonymousZeroCommit(k: Machine, c: FaultCtx): number {
   const pte = k.pte;
   const vma = c.vma;
   lockPtl(k, c);
-  if (!pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) {
-    unlockPtl(c);
-    if (c.page >= 0) {
-      k.mem.putPage(c.page); // drop the zero page reference
-      c.page = -1;
-      return VM_FAULT_MINOR;
-    }
-    // S003: a lost race falls through to the normal allocation path; 2.6.32 just returns
-    if (k.f.zeroPage === 's003') return doAnonymousAlloc(k, c);
-    return VM_FAULT_MINOR;
-  }
+  if (!pte.isNone(c.tbl[c.slot]!, c.tbl[c.slot + 1]!)) return doAnonymousZeroLostRace(k, c);
   const zero = k.zeroPfn;
   if (c.page >= 0) {
     // 2.6.19–2.6.23: file_rss+1, page_add_file_rmap, mk_pte(ZERO_PAGE, vm_page_prot)
@@ -406,6 +401,19 @@ function doAnonymousZeroCommit(k: Machine, c: FaultCtx): number {
   c.tbl[c.slot + 1] = pte.pfnPteHi(zero);
   c.page = -1;
   unlockPtl(c);
+  return VM_FAULT_MINOR;
+}
+
+/** Another thread mapped the pte first: undo and return (or, under S003, allocate after all). */
+function doAnonymousZeroLostRace(k: Machine, c: FaultCtx): number {
+  unlockPtl(c);
+  if (c.page >= 0) {
+    k.mem.putPage(c.page); // drop the zero page reference
+    c.page = -1;
+    return VM_FAULT_MINOR;
+  }
+  // S003: a lost race falls through to the normal allocation path; 2.6.32 just returns
+  if (k.f.zeroPage === 's003') return doAnonymousAlloc(k, c);
   return VM_FAULT_MINOR;
 }
 
@@ -504,7 +512,10 @@ function resumeHandler(c: FaultCtx): number {
 
 /** The common tail of __do_fault and do_no_page: early COW or page_mkwrite, then the window. */
 function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
-  if (c.resume) return openWindow(k, c, WINDOW.driver, PH_FAULT_HANDLER_RESUME); // the handler stopped at its own lock
+  if (c.resume) {
+    // the handler stopped at its own lock window
+    return c.stepped ? stopAt(c, WINDOW.driver, PH_FAULT_HANDLER_RESUME) : doFaultAfterHandler(k, c, resumeHandler(c));
+  }
   if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) return ret; // the handler installed the pte itself, or failed
   const vma = c.vma;
   const page = c.vmf.page;
@@ -547,7 +558,7 @@ function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
       }
     }
   }
-  return openWindow(k, c, WINDOW.do_fault, PH_FAULT_COMMIT);
+  return c.stepped ? stopAt(c, WINDOW.do_fault, PH_FAULT_COMMIT) : doFaultCommit(k, c);
 }
 
 function doFaultCommit(k: Machine, c: FaultCtx): number {
@@ -621,7 +632,7 @@ function doNoPfn(k: Machine, c: FaultCtx): number {
 
 /** do_no_pfn after ->nopfn returned (or stopped at its own lock window and resumed). */
 function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
-  if (c.resume) return openWindow(k, c, WINDOW.driver, PH_NOPFN_HANDLER_RESUME);
+  if (c.resume) return c.stepped ? stopAt(c, WINDOW.driver, PH_NOPFN_HANDLER_RESUME) : doNoPfnAfterHandler(k, c, resumeHandler(c));
   const vma = c.vma;
   const f = k.f;
   const flags = vma.flags;
@@ -639,7 +650,7 @@ function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
   }
   // before 2.6.21 NOPFN_REFAULT (-3) is taken as a pfn: (unsigned long)-3
   c.pfn = pfn < 0 ? 2 ** 52 + pfn : pfn;
-  return openWindow(k, c, WINDOW.nopfn, PH_NOPFN_COMMIT);
+  return c.stepped ? stopAt(c, WINDOW.nopfn, PH_NOPFN_COMMIT) : doNoPfnCommit(k, c);
 }
 
 function doNoPfnCommit(k: Machine, c: FaultCtx): number {
@@ -698,7 +709,7 @@ function doWpPage(k: Machine, c: FaultCtx): number {
         c.page = -1;
         return k.f.release <= 29 ? VM_FAULT_SIGBUS : r;
       }
-      return openWindow(k, c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT);
+      return c.stepped ? stopAt(c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT) : doWpPageMkwriteCommit(k, c);
     }
     m.flags[old] = m.flags[old]! | PG_dirty; // set_page_dirty after the reuse
     return wpReuse(k, c);
@@ -734,7 +745,7 @@ function doWpPage(k: Machine, c: FaultCtx): number {
     if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
   }
   c.newPage = np;
-  return openWindow(k, c, WINDOW.wp_copy, PH_WP_COMMIT);
+  return c.stepped ? stopAt(c, WINDOW.wp_copy, PH_WP_COMMIT) : doWpPageCommit(k, c);
 }
 
 function wpReuse(k: Machine, c: FaultCtx): number {

@@ -38,35 +38,37 @@ export class PageTables {
     this.tablesPerLevel = levels.map((_, i) => (i === 0 ? 1 : 0));
   }
 
+  // The walks are split like the kernel's inline pte_offset fast path and its out-of-line
+  // __pte_alloc: the one-entry cache hit is a few bytecodes that V8 inlines into the fault path and
+  // the per-pte loops; the level walk (once per pte table) stays out of line.
+
   /** Finds the pte for a virtual page number without allocating. False if a table is missing. */
   lookup(vpn: number): boolean {
     const key = Math.floor(vpn * this.leafInv);
-    if (key === this.cacheKey) {
-      if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
-      this.slot = (vpn - key * this.leafEntries) * 2;
-      return true;
-    }
-    let dir: Dir = this.root;
-    const last = this.entries.length - 1;
-    for (let level = 0; level < last; level++) {
-      const next = dir[Math.floor(vpn * this.spanInv[level]!) & (this.entries[level]! - 1)];
-      if (next === undefined) return false;
-      if (level === last - 1) return this.hit(key, next as Uint32Array, vpn);
-      dir = next as Dir;
-    }
-    return false;
+    if (key !== this.cacheKey) return this.walk(vpn, key, false);
+    if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
+    this.slot = (vpn - key * this.leafEntries) * 2;
+    return true;
   }
 
   /** Finds the pte for a virtual page number, allocating missing tables (__pte_alloc and friends). */
   alloc(vpn: number): boolean {
-    if (this.lookup(vpn)) return true;
+    const key = Math.floor(vpn * this.leafInv);
+    if (key !== this.cacheKey) return this.walk(vpn, key, true);
+    if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
+    this.slot = (vpn - key * this.leafEntries) * 2;
+    return true;
+  }
+
+  /** The walk over the levels, top first; with `allocate`, missing tables are allocated. */
+  private walk(vpn: number, key: number, allocate: boolean): boolean {
     let dir: Dir = this.root;
     const last = this.entries.length - 1;
     for (let level = 0; level < last; level++) {
       const i = Math.floor(vpn * this.spanInv[level]!) & (this.entries[level]! - 1);
       let next = dir[i];
       if (next === undefined) {
-        if (!this.canAlloc()) return false;
+        if (!allocate || !this.canAlloc()) return false;
         if (level === last - 1) {
           const t = new Uint32Array(this.leafEntries * 2);
           if (this.noneLo !== 0) for (let k = 0; k < t.length; k += 2) t[k] = this.noneLo;
@@ -77,7 +79,7 @@ export class PageTables {
         dir[i] = next;
         this.tablesPerLevel[level + 1]!++;
       }
-      if (level === last - 1) return this.hit(Math.floor(vpn * this.leafInv), next as Uint32Array, vpn);
+      if (level === last - 1) return this.hit(key, next as Uint32Array, vpn);
       dir = next as Dir;
     }
     return false;
