@@ -140,8 +140,9 @@ export class FaultCtx {
   readonly chain = new Uint8Array(CHAIN_MAX);
   chainLen = 0;
 
+  /** Records a call. Past CHAIN_MAX the store lands out of bounds, which a typed array ignores. */
   enter(fn: number): void {
-    if (this.chainLen < CHAIN_MAX) this.chain[this.chainLen++] = fn;
+    this.chain[this.chainLen++] = fn;
   }
 
   /** The name of the window the fault is stopped at. */
@@ -151,7 +152,8 @@ export class FaultCtx {
 
   chainNames(): string[] {
     const out: string[] = [];
-    for (let i = 0; i < this.chainLen; i++) out.push(FN_NAMES[this.chain[i]!]!);
+    const n = Math.min(this.chainLen, CHAIN_MAX);
+    for (let i = 0; i < n; i++) out.push(FN_NAMES[this.chain[i]!]!);
     return out;
   }
 }

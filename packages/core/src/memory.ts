@@ -217,11 +217,14 @@ function faultBegin(k: Machine, c: FaultCtx, t: Thread, vma: Vma, address: numbe
   c.chainLen = 0;
   c.enter(FN.handle_mm_fault);
   k.faultsTotal++;
-  if (!mm.pt.alloc(c.vpn)) return VM_FAULT_OOM; // pud/pmd/pte allocation failure
-  if (c.tbl !== mm.pt.tbl) c.tbl = mm.pt.tbl; // stored only when it changes (pgtable.ts: write barrier)
-  c.slot = mm.pt.slot;
-  c.origLo = c.tbl[c.slot]!;
-  c.origHi = c.tbl[c.slot + 1]!;
+  const pt = mm.pt;
+  if (!pt.alloc(c.vpn)) return VM_FAULT_OOM; // pud/pmd/pte allocation failure
+  const tbl = pt.tbl;
+  const slot = pt.slot;
+  if (c.tbl !== tbl) c.tbl = tbl; // stored only when it changes (pgtable.ts: write barrier)
+  c.slot = slot;
+  c.origLo = tbl[slot]!;
+  c.origHi = tbl[slot + 1]!;
   return c.stepped ? stopAt(c, WINDOW.pte_read, PH_DISPATCH) : handlePteFault(k, c);
 }
 
@@ -287,11 +290,15 @@ function handlePteFault(k: Machine, c: FaultCtx): number {
     // file and swap ptes: nonlinear mappings and swap are not modelled
     return VM_FAULT_SIGBUS;
   }
-  // present: take ptl, recheck, then COW or just update the access bits
+  return handlePresentPte(k, c);
+}
+
+/** handle_pte_fault on a present pte: take the ptl, recheck, then COW or just update the access bits. */
+function handlePresentPte(k: Machine, c: FaultCtx): number {
+  const pte = k.pte;
+  const lo = c.origLo;
   lockPtl(k, c);
-  const curLo = c.tbl[c.slot]!;
-  const curHi = c.tbl[c.slot + 1]!;
-  if (curLo !== lo || curHi !== hi) {
+  if (c.tbl[c.slot] !== lo || c.tbl[c.slot + 1] !== c.origHi) {
     unlockPtl(c);
     return VM_FAULT_MINOR; // pte changed under us: the access is simply retried
   }
@@ -699,22 +706,34 @@ function doWpPage(k: Machine, c: FaultCtx): number {
     // reuse an anonymous page that is exclusively ours (can_share_swap_page / reuse_swap_page)
     if (m.mapcount[old] === 0) return wpReuse(k, c);
   } else if (sharedWritable) {
-    if (vma.ops?.pageMkwrite) {
-      m.getPage(old);
-      unlockPtl(c);
-      c.enter(FN.page_mkwrite);
-      const r = vma.ops.pageMkwrite(vma, old, k);
-      if (k.f.release <= 29 ? r < 0 : (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) !== 0) {
-        m.putPage(old);
-        c.page = -1;
-        return k.f.release <= 29 ? VM_FAULT_SIGBUS : r;
-      }
-      return c.stepped ? stopAt(c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT) : doWpPageMkwriteCommit(k, c);
-    }
+    if (vma.ops?.pageMkwrite) return doWpPageMkwrite(k, c);
     m.flags[old] = m.flags[old]! | PG_dirty; // set_page_dirty after the reuse
     return wpReuse(k, c);
   }
-  // the copy path: take a temporary reference, drop the ptl, allocate and copy
+  return doWpPageCopy(k, c);
+}
+
+/** do_wp_page on a shared-writable page with ->page_mkwrite: call it with the ptl dropped. */
+function doWpPageMkwrite(k: Machine, c: FaultCtx): number {
+  const vma = c.vma;
+  const old = c.page;
+  k.mem.getPage(old);
+  unlockPtl(c);
+  c.enter(FN.page_mkwrite);
+  const r = vma.ops!.pageMkwrite!(vma, old, k);
+  if (k.f.release <= 29 ? r < 0 : (r & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) !== 0) {
+    k.mem.putPage(old);
+    c.page = -1;
+    return k.f.release <= 29 ? VM_FAULT_SIGBUS : r;
+  }
+  return c.stepped ? stopAt(c, WINDOW.wp_mkwrite, PH_WP_MKWRITE_COMMIT) : doWpPageMkwriteCommit(k, c);
+}
+
+/** do_wp_page's copy (the kernel's `gotten:` label): a temporary reference, drop the ptl, allocate and copy. */
+function doWpPageCopy(k: Machine, c: FaultCtx): number {
+  const vma = c.vma;
+  const m = k.mem;
+  const old = c.page;
   if (old >= 0) m.getPage(old);
   unlockPtl(c);
   anonVmaPrepare(k, vma);
