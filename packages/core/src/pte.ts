@@ -3,6 +3,14 @@
 
 import type { PteLayout } from './arch.js';
 
+/**
+ * A mask or power of two as a small integer when it is one: V8 gives a field the representation of
+ * its first value, and `2 ** n` is a float, so every `&` with such a field converted a double.
+ */
+function small(x: number): number {
+  return x <= 0x3fffffff ? x | 0 : x;
+}
+
 export class PteOps {
   readonly none: number;
   private readonly present_: number;
@@ -39,14 +47,14 @@ export class PteOps {
     this.cacheMask = l.cache;
     this.userMask = l.user;
     this.shift = l.pfnShift;
-    this.lowSpan = 2 ** (32 - l.pfnShift);
-    this.lowMask = this.lowSpan - 1;
+    this.lowSpan = small(2 ** (32 - l.pfnShift));
+    this.lowMask = small(this.lowSpan - 1);
     this.highShift = 32 - l.pfnShift;
-    this.scale = 2 ** l.pfnShift;
-    this.protMask = this.scale - 1;
+    this.scale = small(2 ** l.pfnShift);
+    this.protMask = small(this.scale - 1);
     this.intPfnMax = l.pfnShift >= 1 && l.pfnShift <= 31 ? 0x7fffffff : -1;
-    // _PAGE_CHG_MASK always keeps the pfn field
-    this.chgMask = (l.chgMask | (~(this.scale - 1) >>> 0)) >>> 0;
+    // _PAGE_CHG_MASK always keeps the pfn field; kept as a signed 32-bit value (only used with `&`)
+    this.chgMask = (l.chgMask | ~(this.scale - 1)) | 0;
   }
 
   isNone(lo: number, hi: number): boolean {
