@@ -949,42 +949,50 @@ export function remapPfnRange(k: Machine, vma: Vma, address: number, pfn: number
 // ---------------------------------------------------------------------------------------------
 
 /**
- * Zaps the ptes of [start, end) in one vma. With `checkMapping` (unmap_mapping_range without
- * even_cows), ptes whose page belongs elsewhere (private COW copies) are skipped; a pte for which
- * vm_normal_page is NULL is never skipped.
+ * Zaps the ptes of [start, end) in one vma (unmap_page_range's walk), one pte table at a time. With
+ * `checkMapping` (unmap_mapping_range without even_cows), ptes whose page belongs elsewhere (private
+ * COW copies) are skipped; a pte for which vm_normal_page is NULL is never skipped.
  */
 export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, checkMapping?: number): void {
   k.enter(FN.zap_pte_range);
+  const pt = vma.mm.pt;
+  const endVpn = end / PAGE_SIZE;
+  for (let vpn = start / PAGE_SIZE; vpn < endVpn; ) {
+    const stop = pt.tableEnd(vpn, endVpn);
+    if (pt.lookup(vpn)) zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2, vpn, checkMapping);
+    vpn = stop;
+  }
+}
+
+/** zap_pte_range proper: the ptes [slot0, endSlot) of one pte table, mapping from vpn0 on. */
+function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): void {
   const pte = k.pte;
   const m = k.mem;
-  const mm = vma.mm;
   const none = pte.none;
-  mm.pt.forEachTableInRange(start / PAGE_SIZE, end / PAGE_SIZE, (tbl, slot0, endSlot, vpn0) => {
-    let anonRss = 0;
-    let fileRss = 0;
-    for (let slot = slot0; slot < endSlot; slot += 2) {
-      const lo = tbl[slot]!;
-      const hi = tbl[slot + 1]!;
-      if (lo === none && hi === 0) continue;
-      const a = (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE;
-      const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
-      if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
-      tbl[slot] = none;
-      tbl[slot + 1] = 0;
-      if (page < 0) continue; // raw/special/zero ptes simply vanish
-      if (m.flags[page]! & PG_anon) {
-        anonRss++;
-      } else {
-        if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
-        if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
-        fileRss++;
-      }
-      pageRemoveRmap(k, page, vma, a, k.chain);
-      k.putPageChecked(page);
+  let anonRss = 0;
+  let fileRss = 0;
+  for (let slot = slot0; slot < endSlot; slot += 2) {
+    const lo = tbl[slot]!;
+    const hi = tbl[slot + 1]!;
+    if (lo === none && hi === 0) continue;
+    const a = (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE;
+    const page = pte.present(lo) ? vmNormalPage(k, vma, a, lo, hi) : -1;
+    if (checkMapping !== undefined && page >= 0 && m.mapping[page] !== checkMapping) continue;
+    tbl[slot] = none;
+    tbl[slot + 1] = 0;
+    if (page < 0) continue; // raw/special/zero ptes simply vanish
+    if (m.flags[page]! & PG_anon) {
+      anonRss++;
+    } else {
+      if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
+      if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
+      fileRss++;
     }
-    mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does
-    mm.fileRss -= fileRss;
-  });
+    pageRemoveRmap(k, page, vma, a, k.chain);
+    k.putPageChecked(page);
+  }
+  vma.mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does
+  vma.mm.fileRss -= fileRss;
 }
 
 /** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */
@@ -995,52 +1003,59 @@ export function zapVmaPtes(k: Machine, vma: Vma, address: number, size: number):
   return 0;
 }
 
-/** copy_page_range: which vmas fork copies, and copy_one_pte per present pte (§2.16). */
+/** copy_page_range: which vmas fork copies, then copy_pte_range per pte table (§2.16). */
 export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
   // 2.6: HUGETLB|NONLINEAR|PFNMAP|INSERTPAGE or an anon_vma; modern vma_needs_copy: PFNMAP|MIXEDMAP or an anon_vma
   const copyFlags = k.f.forkCopy === 'modern' ? VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP : VM_HUGETLB | VM_NONLINEAR | VM_PFNMAP | VM_INSERTPAGE;
   if (!(src.flags & copyFlags) && !src.anonVma) return 0; // the child refaults
   k.enter(FN.copy_page_range);
+  const spt = src.mm.pt;
+  const dpt = dst.mm.pt;
+  const endVpn = src.end / PAGE_SIZE;
+  for (let vpn = src.start / PAGE_SIZE; vpn < endVpn; ) {
+    const stop = spt.tableEnd(vpn, endVpn);
+    if (spt.lookup(vpn)) {
+      const stbl = spt.tbl;
+      const slot0 = spt.slot;
+      // the child's table for this range, allocated once (copy_pte_range)
+      if (!dpt.alloc(vpn)) return -ENOMEM;
+      copyPteTable(k, dst, src, stbl, slot0, slot0 + (stop - vpn) * 2, dpt.tbl, vpn);
+    }
+    vpn = stop;
+  }
+  return 0;
+}
+
+/** copy_pte_range: copy_one_pte for the ptes [slot0, endSlot) of one source table into the child's. */
+function copyPteTable(k: Machine, dst: Vma, src: Vma, stbl: Uint32Array, slot0: number, endSlot: number, dtbl: Uint32Array, vpn0: number): void {
   const pte = k.pte;
   const m = k.mem;
-  const dpt = dst.mm.pt;
   const cow = isCowMapping(src.flags);
   const shared = (src.flags & VM_SHARED) !== 0;
-  let err = 0;
-  src.mm.pt.forEachTableInRange(src.start / PAGE_SIZE, src.end / PAGE_SIZE, (stbl, slot0, endSlot, vpn0) => {
-    if (err) return;
-    let anonRss = 0;
-    let fileRss = 0;
-    // the child's table for this range, allocated once (copy_pte_range)
-    if (!dpt.alloc(vpn0)) {
-      err = -ENOMEM;
-      return;
+  let anonRss = 0;
+  let fileRss = 0;
+  for (let slot = slot0; slot < endSlot; slot += 2) {
+    let lo = stbl[slot]!;
+    const hi = stbl[slot + 1]!;
+    if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
+    if (cow && pte.write(lo)) {
+      lo = pte.wrprotect(lo); // write-protect parent and child
+      stbl[slot] = lo;
     }
-    const dtbl = dpt.tbl;
-    for (let slot = slot0; slot < endSlot; slot += 2) {
-      let lo = stbl[slot]!;
-      const hi = stbl[slot + 1]!;
-      if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
-      if (cow && pte.write(lo)) {
-        lo = pte.wrprotect(lo); // write-protect parent and child
-        stbl[slot] = lo;
-      }
-      let child = shared ? pte.mkclean(lo) : lo;
-      child = pte.mkold(child);
-      const page = vmNormalPage(k, src, (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE, lo, hi);
-      if (page >= 0) {
-        m.getPage(page);
-        pageDupRmap(k, page, k.chain);
-        if (m.flags[page]! & PG_anon) anonRss++;
-        else fileRss++;
-      }
-      dtbl[slot] = child;
-      dtbl[slot + 1] = hi;
+    let child = shared ? pte.mkclean(lo) : lo;
+    child = pte.mkold(child);
+    const page = vmNormalPage(k, src, (vpn0 + ((slot - slot0) >> 1)) * PAGE_SIZE, lo, hi);
+    if (page >= 0) {
+      m.getPage(page);
+      pageDupRmap(k, page, k.chain);
+      if (m.flags[page]! & PG_anon) anonRss++;
+      else fileRss++;
     }
-    dst.mm.anonRss += anonRss; // add_mm_rss once per pte table, as copy_pte_range does
-    dst.mm.fileRss += fileRss;
-  });
-  return err;
+    dtbl[slot] = child;
+    dtbl[slot + 1] = hi;
+  }
+  dst.mm.anonRss += anonRss; // add_mm_rss once per pte table, as copy_pte_range does
+  dst.mm.fileRss += fileRss;
 }
 
 // ---------------------------------------------------------------------------------------------
