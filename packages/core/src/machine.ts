@@ -260,12 +260,14 @@ export class Machine {
 
   /** put_page with "Bad page state" detection (a count going below zero). */
   putPageChecked(pfn: number): void {
-    if (this.mem.count[pfn]! <= 0) {
-      this.report(`BUG: Bad page state: put_page on pfn 0x${pfn.toString(16)} with count ${this.mem.count[pfn]}`);
-      this.mem.count[pfn]!--;
-      return;
-    }
-    this.mem.putPage(pfn);
+    if (this.mem.count[pfn]! <= 0) this.badPageState(pfn);
+    else this.mem.putPage(pfn);
+  }
+
+  /** put_page on a page nobody holds: reported, and the count goes on down (out of line: rare). */
+  private badPageState(pfn: number): void {
+    this.report(`BUG: Bad page state: put_page on pfn 0x${pfn.toString(16)} with count ${this.mem.count[pfn]}`);
+    this.mem.count[pfn]!--;
   }
 
   /** A kernel read of a frame through a user pte (cow_user_page's copy from the user address). */

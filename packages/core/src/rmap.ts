@@ -41,12 +41,15 @@ export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, address: numbe
     // last mapping gone: munlock the page (clear_page_mlock)
     m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
   }
-  if (mc < -1) {
-    if (k.f.negativeMapcount === 'bug') {
-      k.report(`Eeek! page_mapcount(page) went negative! (${mc + 1}) pfn 0x${pfn.toString(16)}`);
-      k.bug('page_remove_rmap: page_mapcount(page) went negative', chain());
-    } else {
-      k.badPte(vma, address, pfn, 'page_mapcount < 0 after page_remove_rmap');
-    }
+  if (mc < -1) mapcountWentNegative(k, pfn, mc, vma, address, chain);
+}
+
+/** The "Eeek!" branch, out of line so that page_remove_rmap stays small enough to inline into zap. */
+function mapcountWentNegative(k: Machine, pfn: number, mc: number, vma: Vma, address: number, chain: () => string[]): void {
+  if (k.f.negativeMapcount === 'bug') {
+    k.report(`Eeek! page_mapcount(page) went negative! (${mc + 1}) pfn 0x${pfn.toString(16)}`);
+    k.bug('page_remove_rmap: page_mapcount(page) went negative', chain());
+  } else {
+    k.badPte(vma, address, pfn, 'page_mapcount < 0 after page_remove_rmap');
   }
 }
