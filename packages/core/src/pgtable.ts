@@ -44,17 +44,18 @@ export class PageTables {
 
   /** Finds the pte for a virtual page number without allocating. False if a table is missing. */
   lookup(vpn: number): boolean {
-    const key = Math.floor(vpn * this.leafInv);
-    if (key !== this.cacheKey) return this.walk(vpn, key, false);
-    if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
-    this.slot = (vpn - key * this.leafEntries) * 2;
-    return true;
+    return this.find(vpn, false);
   }
 
   /** Finds the pte for a virtual page number, allocating missing tables (__pte_alloc and friends). */
   alloc(vpn: number): boolean {
+    return this.find(vpn, true);
+  }
+
+  /** The walk cache's hit, else the walk; sets `tbl` and `slot`. */
+  private find(vpn: number, allocate: boolean): boolean {
     const key = Math.floor(vpn * this.leafInv);
-    if (key !== this.cacheKey) return this.walk(vpn, key, true);
+    if (key !== this.cacheKey) return this.walk(vpn, key, allocate);
     if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
     this.slot = (vpn - key * this.leafEntries) * 2;
     return true;
