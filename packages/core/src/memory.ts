@@ -184,9 +184,7 @@ export function gupWantsFollAnon(k: Machine, vma: Vma): boolean {
 /** Runs one fault to completion (what `mixedmap run` does). The explorer drives faultStart/faultResume itself. */
 export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, write: boolean): number {
   const c = t.fault;
-  // each window goes straight on to its continuation (a driver's own window may still return one)
-  let ret = faultBegin(k, c, t, vma, address, write, false);
-  while (ret & VM_FAULT_WINDOW) ret = faultResume(k, c);
+  const ret = faultBegin(k, c, t, vma, address, write, false); // not stepped: no window stops it
   k.setCurrentFault(null);
   return ret;
 }
