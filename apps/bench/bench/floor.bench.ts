@@ -28,21 +28,31 @@ function pteStore(st: St): void {
 }
 
 function structPage(st: St): void {
-  const { p } = st;
-  const pt = p.vma.mm.pt;
-  const pte = p.k.pte;
-  const m = p.k.mem;
-  const base = p.addr / PAGE;
+  const pt = st.p.vma.mm.pt;
+  const base = st.p.addr / PAGE;
+  const end = base + st.p.pages;
   let anon = 0;
-  pt.forEachTableInRange(base, base + p.pages, (tbl, slot0, endSlot) => {
-    for (let slot = slot0; slot < endSlot; slot += 2) {
-      const pfn = pte.pfn(tbl[slot]!, tbl[slot + 1]!);
-      m.count[pfn]!++;
-      m.mapcount[pfn]!++;
-      if (m.flags[pfn]! & PG_anon) anon++;
-    }
-  });
-  if (anon !== p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${p.pages}`);
+  // copy_page_range's shape: one walk per pte table, then the ptes of that table
+  for (let vpn = base; vpn < end; ) {
+    const stop = pt.tableEnd(vpn, end);
+    if (pt.lookup(vpn)) anon += structPageTable(st, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2);
+    vpn = stop;
+  }
+  if (anon !== st.p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${st.p.pages}`);
+}
+
+/** One table's struct-page traffic: count and mapcount up, the flags read. Returns the anon pages. */
+function structPageTable(st: St, tbl: Uint32Array, slot0: number, endSlot: number): number {
+  const pte = st.p.k.pte;
+  const m = st.p.k.mem;
+  let anon = 0;
+  for (let slot = slot0; slot < endSlot; slot += 2) {
+    const pfn = pte.pfn(tbl[slot]!, tbl[slot + 1]!);
+    m.count[pfn]!++;
+    m.mapcount[pfn]!++;
+    if (m.flags[pfn]! & PG_anon) anon++;
+  }
+  return anon;
 }
 
 const KINDS = [

@@ -300,7 +300,7 @@ export class Machine {
   }
 
   setCurrentFault(c: FaultCtx | null): void {
-    if (this.curFault !== c) this.curFault = c; // a store only on a change (see faultStart)
+    if (this.curFault !== c) this.curFault = c; // a store only on a change (write barrier; see faultBegin)
   }
 
   driverOf(inode: Inode): DriverInstance {

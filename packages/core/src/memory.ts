@@ -181,7 +181,10 @@ export function gupWantsFollAnon(k: Machine, vma: Vma): boolean {
 // handle_mm_fault → handle_pte_fault (§2.1)
 // ---------------------------------------------------------------------------------------------
 
-/** Runs one fault to completion (what `mixedmap run` does). The explorer drives faultStart/faultResume itself. */
+/**
+ * handle_mm_fault run to completion, stopping at no window: what get_user_pages' faultin and the
+ * benchmarks call. Machine.access and the explorer step a fault with faultStart/faultResume instead.
+ */
 export function handleMmFault(k: Machine, t: Thread, vma: Vma, address: number, write: boolean): number {
   const c = t.fault;
   const ret = faultBegin(k, c, t, vma, address, write, false); // not stepped: no window stops it

@@ -97,19 +97,6 @@ export class PageTables {
   }
 
   /**
-   * Visits the existing leaf tables covering [startVpn, endVpn): for each, the table, the first
-   * and end slot inside it, and the vpn of the first slot — one walk per table, not per pte (the
-   * kernel's zap_pte_range / copy_pte_range shape). Tables that do not exist are skipped.
-   */
-  forEachTableInRange(startVpn: number, endVpn: number, fn: (tbl: Uint32Array, slot: number, endSlot: number, vpn: number) => void): void {
-    for (let vpn = startVpn; vpn < endVpn; ) {
-      const stop = this.tableEnd(vpn, endVpn);
-      if (this.lookup(vpn)) fn(this.tbl, this.slot, this.slot + (stop - vpn) * 2, vpn);
-      vpn = stop;
-    }
-  }
-
-  /**
    * The end of the pte table holding `vpn`, or `endVpn` if sooner: the kernel's pmd_addr_end. The
    * per-pte loops of zap and fork step with it and call a named per-table function (zap_pte_range,
    * copy_pte_range): a callback shared by every caller would make that call site polymorphic.
