@@ -249,9 +249,20 @@ export class Machine {
     this.onTrace?.({ kind: 'report', detail: line });
   }
 
-  /** print_bad_pte: "Bad page map" report; the caller goes on. */
-  badPte(vma: Vma, address: number, pfn: number, why: string): void {
-    this.report(`BUG: Bad page map in process mm${vma.mm.id}: pte pfn 0x${pfn.toString(16)} at 0x${address.toString(16)} vm_flags ${vmFlagNames(vma.flags).join('|')} (${why})`);
+  /**
+   * print_bad_pte: a report, and the caller goes on. Its wording is the release's: "Bad pte = …"
+   * up to 2.6.28, "BUG: Bad page map in process …" from 2.6.29 (3dc147414cc). Either line ends with
+   * "(print_bad_pte: why)", the model's note of which check fired.
+   */
+  badPte(vma: Vma, address: number, lo: number, hi: number, why: string): void {
+    const hex = (n: number) => n.toString(16).padStart(8, '0');
+    const pteVal = hi ? `${hi.toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
+    // current->comm when the vma is current's, as the kernel prints it ("???" otherwise)
+    const comm = this.tasks.find((t) => t.mm === vma.mm)?.name ?? '???';
+    const flags = vma.flags.toString(16);
+    const note = `(print_bad_pte: ${why}; pfn 0x${this.pte.pfn(lo, hi).toString(16)}, vm_flags ${vmFlagNames(vma.flags).join('|')})`;
+    if (this.f.release <= 28) this.report(`Bad pte = ${pteVal}, process = ${comm}, vm_flags = ${flags}, vaddr = ${address.toString(16)} ${note}`);
+    else this.report(`BUG: Bad page map in process ${comm}  pte:${pteVal} vm_flags:${flags} vaddr:${address.toString(16)} ${note}`);
   }
 
   allocUserPage(): number {

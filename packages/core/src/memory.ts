@@ -97,7 +97,7 @@ function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi
       }
       // Tables C/D: only the highest_memmap_pfn check (not a pfn_valid test)
       if (pfn > k.mem.highestMemmapPfn) {
-        k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
+        k.badPte(vma, address, lo, hi, 'vm_normal_page: pfn > highest_memmap_pfn');
         return -1;
       }
       return pfn;
@@ -110,7 +110,7 @@ function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi
     }
     if (table === 'D' && pfn === k.zeroPfn) return -1; // E5: the special zero pte, no report
     if (k.f.zeroPage === 's003' && useZeroPageS003(vma)) return -1; // S003: special zero pte
-    k.badPte(vma, address, pfn, 'vm_normal_page: special pte in a vma without VM_PFNMAP|VM_MIXEDMAP');
+    k.badPte(vma, address, lo, hi, 'vm_normal_page: special pte in a vma without VM_PFNMAP|VM_MIXEDMAP');
     return -1;
   }
 
@@ -131,7 +131,7 @@ function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi
       if (!k.pfnValid(pfn)) {
         // 2.6.19–2.6.23 always print_bad_pte; 2.6.24–2.6.25 only with CONFIG_DEBUG_VM (9723198c219)
         if (k.f.release <= 23 || k.f.debugVm) {
-          k.badPte(vma, address, pfn, 'vm_normal_page: !pfn_valid');
+          k.badPte(vma, address, lo, hi, 'vm_normal_page: !pfn_valid');
           return -1;
         }
       }
@@ -142,7 +142,7 @@ function vmNormalPageRules(k: Machine, vma: Vma, address: number, lo: number, hi
     default: // C, D
       if (table === 'D' && pfn === k.zeroPfn) return -1; // is_zero_pfn (62eede62daf)
       if (pfn > k.mem.highestMemmapPfn) {
-        k.badPte(vma, address, pfn, 'vm_normal_page: pfn > highest_memmap_pfn');
+        k.badPte(vma, address, lo, hi, 'vm_normal_page: pfn > highest_memmap_pfn');
         return -1;
       }
       return pfn;
@@ -815,7 +815,7 @@ function doWpPageCommit(k: Machine, c: FaultCtx): number {
     c.tbl[c.slot + 1] = pte.pfnPteHi(np);
     pageAddNewAnonRmap(k, np, vma, c.address);
     if (old >= 0) {
-      pageRemoveRmap(k, old, vma, c.address, k.chain); // after the pte switch (945754a1754)
+      pageRemoveRmap(k, old, vma, k.chain); // after the pte switch (945754a1754); 2.6.29+ checks nothing here
       m.putPage(old); // the pte's reference
     }
     ret = VM_FAULT_WRITE;
@@ -989,7 +989,10 @@ function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endS
       if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
       fileRss++;
     }
-    pageRemoveRmap(k, page, vma, a, k.chain);
+    // 2.6.29+: zap_pte_range itself reports a mapcount gone negative (3dc147414cc)
+    if (pageRemoveRmap(k, page, vma, k.chain) < -1 && k.f.negativeMapcount === 'bad-pte') {
+      k.badPte(vma, a, lo, hi, 'page_mapcount < 0 after page_remove_rmap');
+    }
     k.putPageChecked(page);
   }
   vma.mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does

@@ -3,6 +3,7 @@
 
 import type { Machine } from './machine.js';
 import type { Vma } from './mm_types.js';
+import { VM_LOCKED } from './constants.js';
 import { PG_anon, PG_mlocked } from './page_alloc.js';
 
 /** page_add_file_rmap: one more pte maps this page. */
@@ -31,25 +32,23 @@ export function pageDupRmap(k: Machine, pfn: number, chain: () => string[]): voi
 }
 
 /**
- * page_remove_rmap: one pte less. ≤2.6.28 BUG()s when the mapcount goes negative ("Eeek!");
- * 2.6.29+ zap_pte_range reports a bad pte instead (3dc147414cc). Reference §1.4, §2.15.
+ * page_remove_rmap: one pte less; returns the new _mapcount (-1: no pte maps the page). ≤2.6.28 it
+ * BUG()s itself when the mapcount goes negative ("Eeek!"); from 2.6.29 it checks nothing, and
+ * zap_pte_range reports a bad pte when the count went below -1 (3dc147414cc). Reference §1.4, §2.15.
  */
-export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, address: number, chain: () => string[]): void {
+export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, chain: () => string[]): number {
   const m = k.mem;
   const mc = --m.mapcount[pfn]!;
-  if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & 0x2000)) {
+  if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
     // last mapping gone: munlock the page (clear_page_mlock)
     m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
   }
-  if (mc < -1) mapcountWentNegative(k, pfn, mc, vma, address, chain);
+  if (mc < -1 && k.f.negativeMapcount === 'bug') mapcountWentNegative(k, pfn, mc, chain);
+  return mc;
 }
 
-/** The "Eeek!" branch, out of line so that page_remove_rmap stays small enough to inline into zap. */
-function mapcountWentNegative(k: Machine, pfn: number, mc: number, vma: Vma, address: number, chain: () => string[]): void {
-  if (k.f.negativeMapcount === 'bug') {
-    k.report(`Eeek! page_mapcount(page) went negative! (${mc + 1}) pfn 0x${pfn.toString(16)}`);
-    k.bug('page_remove_rmap: page_mapcount(page) went negative', chain());
-  } else {
-    k.badPte(vma, address, pfn, 'page_mapcount < 0 after page_remove_rmap');
-  }
+/** The "Eeek!" BUG (≤2.6.28), out of line so that page_remove_rmap stays small enough to inline into zap. */
+function mapcountWentNegative(k: Machine, pfn: number, mc: number, chain: () => string[]): void {
+  k.report(`Eeek! page_mapcount(page) went negative! (${mc + 1}) pfn 0x${pfn.toString(16)}`);
+  k.bug('page_remove_rmap: page_mapcount(page) went negative', chain());
 }
