@@ -3,7 +3,7 @@
 // normal, gup pins, and the kernel's own (page cache, zero page, reserved, driver pools) — rss
 // counters must match the ptes, and no pte may map a pfn without struct page as a normal page.
 
-import { PAGE_SIZE } from './constants.js';
+import { PAGE_SIZE, isCowMapping } from './constants.js';
 import { vmNormalPage } from './memory.js';
 import { PG_anon, PG_buddy, PG_reserved } from './page_alloc.js';
 import type { Machine } from './machine.js';
@@ -44,7 +44,9 @@ export function checkInvariants(k: Machine): string[] {
         }
         refs[page]!++;
         maps[page]!++;
-        if (pte.hwPresentBit(lo) && pte.write(lo)) writable[page]!++; // writable by the MMU: a PROT_NONE pte is not, whatever its write bit (s390 PAGE_NONE, _PAGE_TYPE_NONE 0x401, has no _PAGE_RO)
+        // writable by the MMU (a PROT_NONE pte is not, whatever its write bit: s390 PAGE_NONE, _PAGE_TYPE_NONE
+        // 0x401, has no _PAGE_RO), in a COW vma: fork leaves a shared vma's anonymous pages writable in both
+        if (pte.hwPresentBit(lo) && pte.write(lo) && isCowMapping(vma.flags)) writable[page]!++;
         if (m.flags[page]! & PG_anon) anon++;
         else file++;
       }
@@ -66,7 +68,7 @@ export function checkInvariants(k: Machine): string[] {
     const want = refs[pfn]! + base;
     if (m.count[pfn] !== want) out.push(`pfn 0x${pfn.toString(16)}: page_count ${m.count[pfn]} but ${want} references accounted for`);
     if (m.mapcount[pfn]! + 1 !== maps[pfn]) out.push(`pfn 0x${pfn.toString(16)}: page_mapcount ${m.mapcount[pfn]! + 1} but ${maps[pfn]} ptes map it`);
-    // COW: an anonymous page mapped more than once is never writable through any of its ptes
+    // COW: an anonymous page mapped more than once is never writable through a pte of a COW mapping
     if (flags & PG_anon && maps[pfn]! > 1 && writable[pfn]! > 0) out.push(`pfn 0x${pfn.toString(16)}: anonymous page shared by ${maps[pfn]} ptes is writable through ${writable[pfn]}`);
   };
   // every RAM page, plus any other memmap page something refers to (reserved pages, hot-plugged memory)

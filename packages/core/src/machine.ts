@@ -139,6 +139,10 @@ export class Machine {
     } catch (e) {
       throw new ConfigError((e as Error).message, `arch.${(e as { field?: string }).field ?? ''}`);
     }
+    if (this.f.zeroPage === 's003' && !this.arch.hasPteSpecial) {
+      // S003 tells its zero pte apart by pte_special only (vm_normal_page, follow_page)
+      throw new ConfigError(`kernel variant zero-page-S003 needs an arch with pte_special, and ${this.arch.name} has none at 2.6.${this.f.release}`, 'kernelOptions.variant');
+    }
     this.debug = cfg.debug ?? true;
     this.pte = new PteOps(this.arch.layout);
     this.specialTablesCD = this.arch.hasPteSpecial && (this.f.vmNormalPage === 'C' || this.f.vmNormalPage === 'D');

@@ -752,20 +752,26 @@ function doWpPageCopy(k: Machine, c: FaultCtx): number {
     c.page = -1;
     return VM_FAULT_OOM;
   }
+  // 2.6.28–2.6.31 clear old_page's mlock state between the allocation and the copy; 2.6.32 after it
+  const munlockFirst = k.f.release <= 31;
+  if (munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   if (!zeroSource) {
     c.enter(FN.cow_user_page);
     // cow_user_page: from the struct page, or (no struct page) from the user address through the old pte
     m.setGen(np, old >= 0 ? m.readGen(old) : k.readUserFrame(pfn));
   }
-  if (vma.flags & VM_LOCKED) {
-    if (k.f.cowMunlock === 'oops-on-null' && old < 0) {
-      m.putPage(np);
-      k.bug('NULL pointer dereference: clear_page_mlock(old_page == NULL) in do_wp_page (v2.6.28, fixed by ab92661d5d9)', c.chainNames());
-    }
-    if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
-  }
+  if (!munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   c.newPage = np;
   return c.stepped ? stopAt(c, WINDOW.wp_copy, PH_WP_COMMIT) : doWpPageCommit(k, c);
+}
+
+/** do_wp_page's COW in a VM_LOCKED vma: the old page is no longer mlocked by this pte (2.6.28+). */
+function wpCowMunlock(k: Machine, c: FaultCtx, old: number): void {
+  if (k.f.cowMunlock === 'oops-on-null' && old < 0) {
+    // the oops leaves new_page allocated and charged: the kernel leaks it
+    k.bug('NULL pointer dereference: clear_page_mlock(old_page == NULL) in do_wp_page (v2.6.28, fixed by ab92661d5d9)', c.chainNames());
+  }
+  if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
 }
 
 function wpReuse(k: Machine, c: FaultCtx): number {
@@ -1002,6 +1008,7 @@ function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endS
 /** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */
 export function zapVmaPtes(k: Machine, vma: Vma, address: number, size: number): number {
   k.enter(FN.zap_vma_ptes);
+  if (k.f.release < 27) k.bug('zap_vma_ptes does not exist before 2.6.27 (a driver could not call it)', k.chain());
   if (address < vma.start || address + size > vma.end || !(vma.flags & VM_PFNMAP)) return -1;
   zapPteRange(k, vma, address, address + size);
   return 0;
@@ -1119,6 +1126,9 @@ function followPteRules(k: Machine, vma: Vma, address: number, lo: number, hi: n
     if (modern && pte.isNone(lo, hi)) return noPageTable(k, vma, flags);
     return FOLLOW_NULL;
   }
+  // 2.6: a write through a read-only pte is refused before vm_normal_page is asked (the caller
+  // faults, and do_wp_page meets the page); the modern can_follow_write_pte needs the page first
+  if (flags & FOLL_WRITE && !pte.write(lo) && !k.f.anonExclusive) return FOLLOW_NULL;
   let page = vmNormalPage(k, vma, address, lo, hi);
   if (flags & FOLL_WRITE && !pte.write(lo) && !canFollowWriteForced(k, vma, flags, page)) return FOLLOW_NULL;
   if (page < 0) {

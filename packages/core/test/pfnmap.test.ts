@@ -230,4 +230,21 @@ describe('remap_pfn_range and the linearity rule (B1–B5)', () => {
     const vma = k.findVmaOf(p, a)!;
     expect(() => remapPfnRange(k, vma, a, DEV_PFN, 2 * PS, vma.pageProt)).toThrow(/pte_none/);
   });
+
+  test('zap_vma_ptes (2.6.27+) clears a VM_PFNMAP range; before 2.6.27 there is no such function', async () => {
+    const { zapVmaPtes } = await import('@mixedmap/core');
+    for (const [kernel, exists] of [['2.6.26', false], ['2.6.27', true]] as const) {
+      const k = machine(kernel, { dev: { mode: 'remap' } });
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/dev/testdev', 2, RW, MAP_SHARED);
+      const vma = k.findVmaOf(p, a)!;
+      if (exists) {
+        expect(zapVmaPtes(k, vma, a, PS)).toBe(0);
+        expect(k.readPte(p, a).none).toBe(true);
+        expect(k.readPte(p, a + PS).pfn).toBe(DEV_PFN + 1);
+      } else {
+        expect(() => zapVmaPtes(k, vma, a, PS)).toThrow(/does not exist before 2.6.27/);
+      }
+    }
+  });
 });

@@ -29,6 +29,11 @@ describe('kernel versions', () => {
     expect(() => resolveFeatures('2.6.26', { features: { mixedmap: 'yes' } })).toThrow(/takes a boolean/);
     expect(() => createMachine({ arch: x86, kernel: '2.6.99' })).toThrow(ConfigError);
   });
+  test('the S003 zero page needs pte_special: refused where the arch has none (x86 before 2.6.27)', () => {
+    const s003 = (kernel: string) => () => createMachine({ arch: x86, kernel, kernelOptions: { variant: ['zero-page-S003'] } });
+    expect(s003('2.6.31')().f.zeroPage).toBe('s003');
+    expect(s003('2.6.26')).toThrow(expect.objectContaining({ field: 'kernelOptions.variant', message: expect.stringMatching(/needs an arch with pte_special/) }));
+  });
 });
 
 describe('x86', () => {
