@@ -694,6 +694,7 @@ export class Machine {
     return this.run(() => {
       const mm = task.mm!;
       const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
+      if (advice === MADV_DONTNEED) return { ret: this.madviseDontneed(mm, addr, end) };
       const vmas: Vma[] = [];
       let cursor = addr;
       for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
@@ -702,11 +703,6 @@ export class Machine {
         cursor = v.end;
       }
       if (cursor < end) return { ret: -ENOMEM };
-      if (advice === MADV_DONTNEED) {
-        if (vmas.some((v) => v.flags & (VM_LOCKED | VM_PFNMAP))) return { ret: -EINVAL };
-        for (const v of vmas) zapPteRange(this, v, Math.max(v.start, addr), Math.min(v.end, end));
-        return { ret: 0 };
-      }
       if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
         // a vma that does not permit the access is EINVAL, like VM_PFNMAP|VM_IO (measured on 6.x)
         const need = advice === MADV_POPULATE_WRITE ? VM_WRITE : VM_READ;
@@ -721,6 +717,30 @@ export class Machine {
       }
       return { ret: 0 };
     }, task);
+  }
+
+  /**
+   * sys_madvise(MADV_DONTNEED) walks the vmas in order (every release, and madvise_walk_vmas in 6.x):
+   * a hole is remembered as -ENOMEM and skipped, a VM_LOCKED or VM_PFNMAP vma stops the walk with
+   * -EINVAL; what was zapped before the error stays zapped.
+   */
+  private madviseDontneed(mm: Mm, addr: number, end: number): number {
+    let unmapped = 0;
+    let start = addr;
+    while (start < end) {
+      const v = findVma(mm, start);
+      if (!v) return -ENOMEM;
+      if (start < v.start) {
+        unmapped = -ENOMEM;
+        start = v.start;
+        if (start >= end) break;
+      }
+      if (v.flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
+      const stop = Math.min(v.end, end);
+      zapPteRange(this, v, start, stop);
+      start = stop;
+    }
+    return unmapped;
   }
 
   /** A write (poke) or read (peek) of one byte through /proc/PID/mem: access_process_vm; no bytes → EIO. */
