@@ -132,13 +132,35 @@ export function sectionBits(f: Features, o: ArchOptions): number {
 }
 
 /**
- * pfn_valid (§1.5): ≤2.6.25 "pfn < max_pfn and LRA succeeds" — the kernel 1:1 mapping decides, i.e.
- * storage and loaded DCSS (PG24); ≥2.6.26 the sparsemem section has a memmap (SPM26).
+ * pfn_valid (§1.5): 2.6.19 the static `pfn < max_mapnr` (include/asm-s390/page.h v2.6.19; max_mapnr =
+ * max_low_pfn = max_pfn, which `mem=` raises), whatever is loaded; 2.6.20–2.6.25 "pfn < max_pfn and
+ * LRA succeeds" — the kernel 1:1 mapping decides, i.e. storage and loaded DCSS (PG24); ≥2.6.26 the
+ * sparsemem section has a memmap (SPM26).
  */
 export function s390PfnValid(pfn: number, mem: MemoryModel, state?: unknown): boolean {
   const st = state as S390State | undefined; // undefined at boot, before init: storage only
+  if (st && st.release <= 19) return pfn >= 0 && pfn < st.maxPfn;
   if (st && st.release <= 25) return pfn < st.maxPfn && mem.pfnValid(pfn);
   return mem.pfnValid(pfn);
+}
+
+/**
+ * 2.6.19: paging_init/free_area_init size the flat mem_map by max_low_pfn, so every pfn below max_pfn
+ * has a (PageReserved, count 1) struct page, storage or not (arch/s390/mm/init.c v2.6.19). The memory
+ * model grows its arrays only for regions with struct pages: a one-page region at the highest free
+ * pfn below max_pfn, added and removed again, extends them (the holes get reserved entries).
+ * Beyond 64 GiB of max_pfn the model does not build it (the arrays would be too large): pfn_valid
+ * still follows max_pfn, and a struct-page access there oopses as "beyond mem_map".
+ */
+const FLAT_MEMMAP_LIMIT = 1 << 24;
+function flatMemmapToMaxPfn(k: Machine, maxPfn: number): void {
+  if (maxPfn > FLAT_MEMMAP_LIMIT || k.mem.inMemmap(maxPfn - 1)) return;
+  let pfn = maxPfn - 1;
+  while (pfn >= 0 && k.mem.regionOf(pfn)) pfn--;
+  if (pfn < 0 || k.mem.inMemmap(pfn)) return;
+  const name = 'mem_map (2.6.19: up to max_pfn)';
+  k.mem.addRegion({ name, start: pfn * PAGE_SIZE, size: PAGE_SIZE, kind: 'device', structPages: true });
+  k.mem.removeRegion(name);
 }
 
 function mergeRange(ranges: Array<[number, number]>, s: number, e: number): void {
@@ -161,15 +183,28 @@ function strArg(a: Record<string, unknown>, key: string): string {
 
 const overlaps = (s1: number, e1: number, s2: number, e2: number): boolean => s1 < e2 && s2 < e1;
 
+/**
+ * extmem.c's own overlap tests (segment_overlaps_storage / segment_overlaps_others, v2.6.19 and the
+ * 2.6.28+ LOADSHRX check) compare megabyte numbers (`>> 20`) of the first and last byte: two ranges
+ * touching the same MiB collide even if their bytes do not. Arguments are pfn ranges [s, e).
+ */
+const MIB_PFNS = (1 << 20) / PAGE_SIZE;
+const overlapsMiB = (s1: number, e1: number, s2: number, e2: number): boolean =>
+  Math.floor(s1 / MIB_PFNS) <= Math.floor((e2 - 1) / MIB_PFNS) && Math.floor(s2 / MIB_PFNS) <= Math.floor((e1 - 1) / MIB_PFNS);
+
 // ---- segment_load / segment_unload / segment_modify_shared (EX24, EX26, EX32; VM20–VM26) ------
 
 /**
  * segment_load(name, do_nonshared): returns the segment type (0..6) or -errno. Order of the checks:
  * not z/VM → −ENOSYS; already loaded → same mode: ref_count+1 and the type, other mode → −EPERM;
- * DIAG 0x64 query: unknown → −ENOENT; 2.6.32 with LOADSHRX: overlap with a loaded DCSS → −EBUSY;
- * the kernel 1:1 mapping (add_shared_memory ≤2.6.25 / vmem_add_mapping ≥2.6.26): ≤2.6.24 the
- * segment must end at or below max_pfn, 2.6.25+ below VMEM_MAX_PHYS → −ERANGE; overlap with a
- * loaded segment → −ENOSPC; the "<NAME> (DCSS)" iomem resource conflicting with storage → −EBUSY.
+ * DIAG 0x64 query: unknown → −ENOENT. Then by release:
+ * 2.6.19 (extmem.c v2.6.19, no virtual memmap yet): last pfn above max_pfn → −ERANGE; overlap with guest storage
+ * → −ENOSPC; overlap with a loaded DCSS → −EBUSY (both at 1 MiB granularity).
+ * 2.6.20+: 2.6.28+ with LOADSHRX: overlap with a loaded DCSS → −EBUSY (1 MiB granularity); the kernel
+ * 1:1 mapping (add_shared_memory ≤2.6.25 / vmem_add_mapping ≥2.6.26) → insert_memory_segment: ≤2.6.24
+ * the segment must end at or below max_pfn, 2.6.25+ below VMEM_MAX_PHYS → −ERANGE; overlap with an
+ * entry of mem_segs — every storage chunk and every loaded DCSS — → −ENOSPC; 2.6.21+ the
+ * "<NAME> (DCSS)" iomem resource conflicting with another claimed range → −EBUSY.
  */
 export function segmentLoad(k: Machine, st: S390State, name: string, shared: boolean): number {
   if (!st.zvm) return -ENOSYS;
@@ -186,33 +221,67 @@ export function segmentLoad(k: Machine, st: S390State, name: string, shared: boo
   if (!def) return -ENOENT; // DIAG 0x64 query: no such segment
   const sPfn = def.start / PAGE_SIZE;
   const ePfn = sPfn + def.size / PAGE_SIZE;
-  if (st.release >= 32 && st.loadshrx) {
+  const storage = k.mem.regions.filter((r) => r.kind === 'ram');
+  if (st.release <= 19) {
+    // __segment_load v2.6.19: segment_exceeds_range compares the *last* pfn with max_pfn
+    if (ePfn - 1 > st.maxPfn) return -ERANGE;
+    for (const r of storage) {
+      if (overlapsMiB(sPfn, ePfn, r.startPfn, r.endPfn)) {
+        k.report(`extmem: segment ${name} overlaps storage (ENOSPC)`);
+        return -ENOSPC; // segment_overlaps_storage
+      }
+    }
+    for (const o of st.loaded.values()) {
+      if (overlapsMiB(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) {
+        k.report(`extmem: segment ${name} overlaps other segments: ${o.def.name} (EBUSY)`);
+        return -EBUSY; // segment_overlaps_others
+      }
+    }
+  } else {
+    if (st.release >= 28 && st.loadshrx) {
+      // DIAG 0x64 LOADSHRX subcodes (b2300b9efe1, v2.6.28): segment_overlaps_others before the mapping
+      for (const o of st.loaded.values()) {
+        if (overlapsMiB(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) {
+          k.report(`extmem: segment ${name} overlaps loaded segment ${o.def.name} (LOADSHRX, EBUSY)`);
+          return -EBUSY;
+        }
+      }
+    }
+    // insert_memory_segment (vmem.c v2.6.20–v2.6.32): the range check, then the overlap with mem_segs
+    if (st.release <= 24) {
+      if (ePfn > st.maxPfn) return -ERANGE; // VM20/VM24: must end below max_pfn
+    } else if (def.start + def.size > st.vmemMaxPhys) {
+      return -ERANGE; // VM25/VM26: VMEM_MAX_PHYS
+    }
+    // mem_segs holds every storage chunk (vmem_convert_memory_chunk, a core_initcall) and every
+    // loaded DCSS: an overlap with either is -ENOSPC, before extmem.c gets to request_resource
+    for (const r of storage) {
+      if (overlaps(sPfn, ePfn, r.startPfn, r.endPfn)) {
+        k.report(`extmem: segment ${name} overlaps storage/segment: storage (ENOSPC)`);
+        return -ENOSPC;
+      }
+    }
     for (const o of st.loaded.values()) {
       if (overlaps(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) {
-        k.report(`extmem: segment ${name} overlaps loaded segment ${o.def.name} (LOADSHRX, EBUSY)`);
-        return -EBUSY;
+        k.report(`extmem: segment ${name} overlaps storage/segment: ${o.def.name} (ENOSPC)`);
+        return -ENOSPC;
       }
     }
   }
-  // insert_memory_segment: the range checks, then the overlap check
-  if (st.release <= 24) {
-    if (ePfn > st.maxPfn) return -ERANGE; // VM20/VM24: must end below max_pfn
-  } else if (def.start + def.size > st.vmemMaxPhys) {
-    return -ERANGE; // VM25/VM26: VMEM_MAX_PHYS
-  }
-  for (const o of st.loaded.values()) if (overlaps(sPfn, ePfn, o.region.startPfn, o.region.endPfn)) return -ENOSPC;
-  // request_resource("<NAME> (DCSS)") against "System RAM" and other claimed ranges [DERIVED]
+  // request_resource("<NAME> (DCSS)") (2.6.21+) against other claimed ranges: the model's configured
+  // non-storage regions. s390 has no such memory; before 2.6.21 the model refuses them the same way.
   for (const r of k.mem.regions) {
-    if (r.kind !== 'segment' && overlaps(sPfn, ePfn, r.startPfn, r.endPfn)) {
+    if (r.kind !== 'segment' && r.kind !== 'ram' && overlaps(sPfn, ePfn, r.startPfn, r.endPfn)) {
       k.report(`extmem: segment ${name} conflicts with resource "${r.name}" (EBUSY)`);
       return -EBUSY;
     }
   }
-  // ≤2.6.25: add_shared_memory maps it 1:1 and gives every pfn a PageReserved struct page with
+  // 2.6.19: the flat mem_map already covers the segment (below max_pfn): nothing is allocated;
+  // 2.6.20–2.6.25: add_shared_memory maps it 1:1 and gives every pfn a PageReserved struct page with
   // count 1; ≥2.6.26: vmem_add_mapping, the 1:1 mapping only (17f34580856)
   const structPages = st.release <= 25;
   const region = k.mem.addRegion({ name: `dcss:${name}`, start: def.start, size: def.size, kind: 'segment', structPages });
-  if (structPages) mergeRange(st.memmapRanges, sPfn, ePfn);
+  if (structPages && st.release >= 20) mergeRange(st.memmapRanges, sPfn, ePfn);
   st.loaded.set(name, { def, refCount: 1, shared, region, structPages });
   return SEG_TYPES[def.type];
 }
@@ -358,6 +427,7 @@ export const s390 = defineArch({
       memmapRanges: [],
       structPageSize: k.arch.structPageSize,
     };
+    if (st.release <= 19) flatMemmapToMaxPfn(k, maxPfn);
     return st;
   },
   operations: {

@@ -144,17 +144,48 @@ describe('DCSS: segment_load / segment_unload error matrix (§2.20)', () => {
     expect(pfnValid(k, DCSS_PFN)).toBe(0);
     expect(op(k, 'segment_unload', { name: 'xipimg' }).reports.join()).toMatch(/not loaded/);
   });
-  test('overlap with a loaded segment → -ENOSPC; 2.6.32 with LOADSHRX → -EBUSY; storage overlap → -EBUSY (resource)', () => {
+  test('overlap with a loaded segment → -ENOSPC; 2.6.28+ with LOADSHRX → -EBUSY; storage overlap → -ENOSPC (mem_segs), not the resource -EBUSY', () => {
     const k26 = machine('2.6.26');
     load(k26, 'xipimg');
     expect(k26.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('ENOSPC');
-    expect(k26.driverOp('s390', 'segment_load', { name: 'instore' }).errno).toBe('EBUSY');
-    const k32 = machine('2.6.32');
-    load(k32, 'xipimg');
-    expect(k32.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('EBUSY');
-    const old = machine('2.6.32', { loadshrx: false });
-    load(old, 'xipimg');
-    expect(old.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('ENOSPC');
+    // vmem_convert_memory_chunk put the storage into mem_segs: insert_memory_segment says -ENOSPC
+    // before extmem.c reaches request_resource
+    expect(k26.driverOp('s390', 'segment_load', { name: 'instore' }).errno).toBe('ENOSPC');
+    for (const v of ['2.6.20', '2.6.21', '2.6.25', '2.6.27', '2.6.32']) {
+      expect(machine(v).driverOp('s390', 'segment_load', { name: 'instore' }).errno).toBe('ENOSPC');
+    }
+    const k27 = machine('2.6.27');
+    load(k27, 'xipimg');
+    expect(k27.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('ENOSPC'); // no LOADSHRX before 2.6.28
+    for (const v of ['2.6.28', '2.6.32']) {
+      const k = machine(v);
+      load(k, 'xipimg');
+      expect(k.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('EBUSY'); // b2300b9efe1 (2.6.28)
+      const old = machine(v, { loadshrx: false });
+      load(old, 'xipimg');
+      expect(old.driverOp('s390', 'segment_load', { name: 'overlap' }).errno).toBe('ENOSPC');
+    }
+  });
+  test('LOADSHRX compares megabytes: a segment in the same MiB as a loaded one is -EBUSY though the bytes do not overlap', () => {
+    const segs = [...segments, { name: 'nextdoor', start: DCSS + MB + 0x80000, size: 0x80000, type: 'SR' }];
+    const k = machine('2.6.32', { segments: segs });
+    expect(load(k, 'xipimg').ret).toBe(2); // 0x10000000–0x100fffff
+    expect(load(k, 'nextdoor').ret).toBe(2); // next MiB: fine
+    const j = machine('2.6.32', { segments: [...segs, { name: 'tail', start: DCSS + MB, size: 0x80000, type: 'SR' }] });
+    load(j, 'tail'); // 0x10100000–0x1017ffff
+    expect(j.driverOp('s390', 'segment_load', { name: 'nextdoor' }).errno).toBe('EBUSY'); // same MiB 0x101
+  });
+  test('2.6.19 (segment_exceeds_range / _overlaps_storage / _overlaps_others): ERANGE, storage → ENOSPC, loaded DCSS → EBUSY', () => {
+    expect(machine('2.6.19').driverOp('s390', 'segment_load', { name: 'xipimg' }).errno).toBe('ERANGE');
+    const k = machine('2.6.19', { mem: 1024 * MB });
+    expect(k.driverOp('s390', 'segment_load', { name: 'instore' }).errno).toBe('ENOSPC');
+    expect(load(k, 'xipimg').ret).toBe(2);
+    const r = k.driverOp('s390', 'segment_load', { name: 'overlap' });
+    expect(r.errno).toBe('EBUSY'); // 2.6.20+ would say -ENOSPC (mem_segs)
+    expect(r.reports.join()).toMatch(/overlaps other segments/);
+    // the last pfn may equal max_pfn (the test is `seg->end >> PAGE_SHIFT > max_pfn`)
+    const edge = machine('2.6.19', { mem: DCSS + MB - PS, segments: [{ name: 'edge', start: DCSS, size: MB, type: 'SR' }] });
+    expect(load(edge, 'edge').ret).toBe(2);
   });
   test('-ERANGE: ≤2.6.24 a segment ending above max_pfn; 2.6.25+ only above VMEM_MAX_PHYS', () => {
     expect(machine('2.6.24').driverOp('s390', 'segment_load', { name: 'xipimg' }).errno).toBe('ERANGE');
@@ -177,6 +208,20 @@ describe('DCSS: segment_load / segment_unload error matrix (§2.20)', () => {
 });
 
 describe('pfn_valid at run time (§1.5, §2.20, S004)', () => {
+  test('2.6.19: static pfn_valid = pfn < max_mapnr (max_pfn, raised by mem=), before and after a load and unload', () => {
+    const k = machine('2.6.19', { mem: 1024 * MB });
+    expect(pfnValid(k, DCSS_PFN)).toBe(1); // include/asm-s390/page.h v2.6.19: no LRA, no run-time state
+    expect(pfnValid(k, 1024 * MB / PS - 1)).toBe(1);
+    expect(pfnValid(k, 1024 * MB / PS)).toBe(0);
+    expect(k.mem.inMemmap(DCSS_PFN)).toBe(true); // the flat mem_map covers every pfn below max_pfn
+    expect(k.pageInfo(DCSS_PFN)).toMatchObject({ count: 1, mapcount: 0, reserved: true });
+    expect(load(k, 'xipimg').ret).toBe(2);
+    expect(pfnValid(k, DCSS_PFN)).toBe(1);
+    expect(segmentMemmapBytes(k.archState as S390State)).toBe(0); // nothing allocated at load (no add_shared_memory)
+    op(k, 'segment_unload', { name: 'xipimg' });
+    expect(pfnValid(k, DCSS_PFN)).toBe(1);
+    expect(pfnValid(machine('2.6.19'), DCSS_PFN)).toBe(0); // no mem=: max_pfn is the end of storage
+  });
   test('≤2.6.24 (with mem= above the DCSS): loading makes the DCSS pfn_valid (reserved struct pages, count 1), unloading flips it back', () => {
     const k = machine('2.6.24', { mem: 1024 * MB });
     expect(pfnValid(k, DCSS_PFN)).toBe(0);

@@ -38,7 +38,7 @@ export function checkInvariants(k: Machine): string[] {
         if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
         const page = vmNormalPage(k, vma, a, lo, hi);
         if (page < 0) continue;
-        if (!k.pfnValid(page)) {
+        if (!k.hasStructPage(page)) {
           out.push(`mm${mm.id} 0x${a.toString(16)}: pte maps pfn 0x${page.toString(16)} without struct page as a normal page`);
           continue;
         }
@@ -74,10 +74,10 @@ export function checkInvariants(k: Machine): string[] {
   // every RAM page, plus any other memmap page something refers to (reserved pages, hot-plugged memory)
   for (const r of m.regions) {
     if (r.kind !== 'ram' || !r.structPages) continue;
-    for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) if (k.pfnValid(pfn)) check(pfn);
+    for (let pfn = r.startPfn; pfn < r.endPfn; pfn++) if (k.hasStructPage(pfn)) check(pfn);
   }
   for (let pfn = 0; pfn < n; pfn++) {
-    if ((refs[pfn] !== 0 || maps[pfn] !== 0) && !isRam(k, pfn) && k.pfnValid(pfn)) check(pfn);
+    if ((refs[pfn] !== 0 || maps[pfn] !== 0) && !isRam(k, pfn) && k.hasStructPage(pfn)) check(pfn);
   }
   return out;
 }
@@ -100,7 +100,7 @@ export function findLeaks(k: Machine): string[] {
   const sample: string[] = [];
   for (let pfn = 0; pfn < n; pfn++) {
     const flags = m.flags[pfn]!;
-    if (flags & (PG_buddy | PG_reserved) || held[pfn] || !k.pfnValid(pfn)) continue;
+    if (flags & (PG_buddy | PG_reserved) || held[pfn] || !k.hasStructPage(pfn)) continue;
     if (m.count[pfn] === 0 && flags === 0) continue;
     leaked++;
     if (sample.length < 4) sample.push(`0x${pfn.toString(16)} (count ${m.count[pfn]}, mapcount ${m.mapcount[pfn]! + 1}${flags & PG_anon ? ', anon' : ''})`);

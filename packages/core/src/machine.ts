@@ -217,6 +217,15 @@ export class Machine {
     return hook ? hook(pfn, this.mem, this.archState) : this.mem.pfnValid(pfn);
   }
 
+  /**
+   * The pfn has a struct page, whatever pfn_valid says: an arch's pfn_valid may be stricter than
+   * the mem_map (s390 2.6.25 tests the pfn with LRA, so a DCSS above max_pfn has struct pages that
+   * pfn_valid denies) or laxer (2.6.19's pfn < max_mapnr).
+   */
+  hasStructPage(pfn: number): boolean {
+    return this.mem.pfnValid(pfn) || (this.mem.inMemmap(pfn) && this.pfnValid(pfn));
+  }
+
   /** BUG_ON fired: unwind to the operation boundary. */
   bug(condition: string, chain: string[]): never {
     throw new KernelBug(condition, chain);
@@ -899,11 +908,11 @@ export class Machine {
 
   pageInfo(pfn: number): PageInfo | null {
     const m = this.mem;
-    if (!m.inMemmap(pfn) || !this.pfnValid(pfn)) return null;
+    if (!this.hasStructPage(pfn)) return null;
     const flags = m.flags[pfn]!;
     return {
       pfn, count: m.count[pfn]!, mapcount: m.mapcount[pfn]! + 1, flags: PAGE_FLAG_NAMES.filter(([b]) => flags & b).map(([, n]) => n),
-      anon: (flags & PG_anon) !== 0, reserved: (flags & PG_reserved) !== 0, zero: pfn === this.zeroPfn, pfnValid: true,
+      anon: (flags & PG_anon) !== 0, reserved: (flags & PG_reserved) !== 0, zero: pfn === this.zeroPfn, pfnValid: this.pfnValid(pfn),
     };
   }
 

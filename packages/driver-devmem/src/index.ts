@@ -25,7 +25,7 @@ export interface DevmemSettings {
   kmem?: boolean;
   /** PAGE_OFFSET for /dev/kmem offsets (kernel virtual = physical + PAGE_OFFSET); default 0xC0000000 (x86-32 3G/1G) */
   pageOffset?: number;
-  /** cache attribute for a mapping: 'auto' (uncached_access: noncached above the end of RAM), 'cached', 'uncached' (O_SYNC) */
+  /** cache attribute for a mapping: 'auto' (uncached_access: noncached above the end of RAM; x86 ≤2.6.25 always cached), 'cached', 'uncached' (O_SYNC) */
   cache?: 'auto' | 'cached' | 'uncached';
 }
 
@@ -59,15 +59,29 @@ function rangeIsAllowed(k: Machine, st: State, pfn: number, size: number): boole
   return true;
 }
 
-/** The generic valid_mmap_phys_addr_range returns 1; the model refuses only ranges past a 52-bit physical address space. */
-function validMmapPhysAddrRange(pfn: number, size: number): boolean {
-  return pfn >= 0 && (pfn + size / PAGE_SIZE) * PAGE_SIZE <= 2 ** 52;
+/**
+ * valid_mmap_phys_addr_range(pfn, size): arm defines ARCH_HAS_VALID_PHYS_ADDR_RANGE in every release
+ * 2.6.19–2.6.32 and refuses a range ending above 4 GiB, `pfn + (size >> PAGE_SHIFT) > 0x100000`
+ * (arch/arm/mm/mmap.c); x86 and s390 use the generic one, which returns 1 — the model refuses only
+ * ranges past a 52-bit physical address space there.
+ */
+export function validMmapPhysAddrRange(k: Machine, pfn: number, size: number): boolean {
+  if (pfn < 0) return false;
+  if (k.arch.name === 'arm') return pfn + Math.floor(size / PAGE_SIZE) <= 0x100000;
+  return (pfn + size / PAGE_SIZE) * PAGE_SIZE <= 2 ** 52;
 }
 
-/** phys_mem_access_prot / uncached_access: noncached for O_SYNC, or for addresses above the end of RAM ('auto'). */
+/**
+ * phys_mem_access_prot / uncached_access: noncached for O_SYNC ('uncached'), or ('auto') for
+ * addresses above the end of RAM (`addr >= __pa(high_memory)`, the generic branch arm and s390 use).
+ * x86 ≤2.6.25 has its own branches of uncached_access (drivers/char/mem.c v2.6.19–v2.6.25): x86-64
+ * only for O_SYNC, i386 only for O_SYNC or on a CPU without MTRR/ARR/MCR (pre-PPro, not modelled),
+ * so 'auto' maps cached there. From 2.6.26 x86 decides in phys_mem_access_prot_allowed (PAT,
+ * reserve_memtype): the model keeps the end-of-RAM rule, the memtype is not modelled.
+ */
 function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): number {
   let nc = st.cache === 'uncached';
-  if (st.cache === 'auto') {
+  if (st.cache === 'auto' && !(k.arch.name === 'x86' && k.f.release <= 25)) {
     const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
     nc = pfn >= ramEnd; // addr >= __pa(high_memory)
   }
@@ -112,7 +126,7 @@ const OPS_ACCESS: VmOperations = { name: 'mmap_mem_ops', access: genericAccessPh
 /** mmap_mem: the physical address is the file offset (vm_pgoff). */
 function mmapMem(k: Machine, st: State, vma: Vma, pfn: number): number {
   const size = vma.end - vma.start;
-  if (!validMmapPhysAddrRange(pfn, size)) return -EINVAL;
+  if (!validMmapPhysAddrRange(k, pfn, size)) return -EINVAL;
   // private_mapping_ok: always true with an MMU
   if (k.f.release >= 26 && !rangeIsAllowed(k, st, pfn, size)) return -EPERM;
   // phys_mem_access_prot_allowed: no PAT conflicts are modelled

@@ -103,6 +103,16 @@ describe('mmap_mem', () => {
     expect(k2.readPte(q, map(k2, q, 0xa0000, 1).addr!).cache).toBe(k2.arch.noncached);
   });
 
+  test.each(['2.6.19', '2.6.20', '2.6.25'])('%s x86: uncached_access is O_SYNC-only (x86-64; i386 with MTRRs) — above the end of RAM is mapped cached', (kv) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const p = k.spawn('p');
+    expect(k.readPte(p, map(k, p, 0xf0000000, 1).addr!).cache).toBe(0);
+    expect(k.readPte(p, map(k, p, 0xa0000, 1).addr!).cache).toBe(0);
+    const k2 = machine(kv, { cache: 'uncached' }, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const q = k2.spawn('q');
+    expect(k2.readPte(q, map(k2, q, 0xf0000000, 1).addr!).cache).toBe(k2.arch.noncached); // O_SYNC
+  });
+
   test('/dev/kmem: a kernel virtual offset → pfn; EIO without struct page', () => {
     const k = machine('2.6.27', {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
     const p = k.spawn('p');

@@ -13,7 +13,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import {
   defineDriver, vmInsertMixed, vmInsertPage, zapPteRange, unmapMappingRange,
   VM_WRITE, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, VM_CAN_NONLINEAR, VM_MIXEDMAP,
-  VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_NOPAGE, NOPAGE_SIGBUS, EINVAL, ENOENT, ENOMEM, ENOSPC, ENODATA,
+  VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_NOPAGE, NOPAGE_SIGBUS, NOPAGE_OOM, EINVAL, ENOENT, ENOMEM, ENOSPC, ENODATA,
   ENODEV, EBUSY, EACCES, EIO, ERANGE, PAGE_SIZE, errnoName,
   type Driver, type Inode, type Machine, type MemRegion, type Vma, type VmFault, type VmOperations,
 } from '@mixedmap/core';
@@ -173,7 +173,9 @@ function allocBlock(k: Machine, st: XipState): number {
  * get_xip_mem (2.6.26+; ext2_get_block + the block device's direct_access): the block's pfn, or
  * -ENODATA for a hole (create=0), or another -errno. Before 2.6.26 get_xip_page returns a struct
  * page: ext2_get_xip_page converts the direct_access address with virt_to_page (E2X25), which has
- * no meaning for memory without struct pages — the model oopses there (see README).
+ * no meaning for memory without struct pages — the model oopses there (see README). virt_to_page
+ * needs a memmap entry, not pfn_valid: s390 2.6.25's add_shared_memory gives a DCSS above max_pfn
+ * struct pages although pfn_valid stays false for it, and XIP works there.
  */
 function getXipMem(k: Machine, st: XipState, inode: Inode, pgoff: number, create: boolean): number {
   if (!st.deviceLoaded) return -ENODEV;
@@ -191,10 +193,24 @@ function getXipMem(k: Machine, st: XipState, inode: Inode, pgoff: number, create
     setBlock(data, pgoff, pfn - st.blockBase);
     data.late.push(pgoff);
   }
-  if (k.f.release <= 25 && !k.pfnValid(pfn)) {
+  if (k.f.release <= 25 && !hasMemmapEntry(k, pfn)) {
     k.bug(`virt_to_page() on XIP memory without struct page (pfn 0x${pfn.toString(16)}) in ext2_get_xip_page: get_xip_page needs struct pages before 2.6.26`, k.chain());
   }
   return pfn;
+}
+
+/** The pfn has a struct page: pfn_valid says so, or the memory model created one for it. */
+function hasMemmapEntry(k: Machine, pfn: number): boolean {
+  return k.pfnValid(pfn) || k.mem.pfnValid(pfn);
+}
+
+/**
+ * The page a private (not maybe-shared-writable) hole maps: 2.6.19–2.6.20 the global ZERO_PAGE
+ * (xip_file_nopage v2.6.19/v2.6.20, no allocation); from 2.6.21 (a76c0b97631, "mm: fix xip issue
+ * with /dev/zero") the driver's own sparse page.
+ */
+function xipHolePfn(k: Machine, st: XipState): number {
+  return k.f.release <= 20 ? k.zeroPfn : st.sparse;
 }
 
 /** xip_sparse_page(): the shared zeroed page for holes, allocated on first use. */
@@ -217,7 +233,8 @@ function maybeSharedWritable(vma: Vma, inode: Inode): boolean {
  * (clear + flush, page_remove_rmap, file_rss−1, BUG_ON(pte_dirty), drop the pte's reference).
  */
 function xipUnmap(k: Machine, st: XipState, inode: Inode, pgoff: number): void {
-  if (st.sparse < 0) return;
+  const hole = xipHolePfn(k, st); // 2.6.19–2.6.20: page_check_address(ZERO_PAGE, …)
+  if (hole < 0) return;
   for (const vma of inode.mapping.iMmap) {
     const pages = (vma.end - vma.start) / PAGE_SIZE;
     if (pgoff < vma.pgoff || pgoff >= vma.pgoff + pages) continue;
@@ -226,7 +243,7 @@ function xipUnmap(k: Machine, st: XipState, inode: Inode, pgoff: number): void {
     if (!pt.lookup(addr / PAGE_SIZE)) continue;
     const lo = pt.tbl[pt.slot]!;
     const hi = pt.tbl[pt.slot + 1]!;
-    if (k.pte.isNone(lo, hi) || !k.pte.present(lo) || k.pte.pfn(lo, hi) !== st.sparse) continue;
+    if (k.pte.isNone(lo, hi) || !k.pte.present(lo) || k.pte.pfn(lo, hi) !== hole) continue;
     if (k.pte.dirty(lo)) k.bug('BUG_ON(pte_dirty(pte)) in __xip_unmap', k.chain());
     zapPteRange(k, vma, addr, addr + PAGE_SIZE);
   }
@@ -236,7 +253,7 @@ function faultPgoff(vma: Vma, address: number): number {
   return Math.floor((address - vma.start) / PAGE_SIZE) + vma.pgoff;
 }
 
-/** xip_file_nopage (2.6.19–2.6.22): the struct page with a reference, or NOPAGE_SIGBUS (NULL). */
+/** xip_file_nopage (2.6.19–2.6.22): the struct page with a reference, NOPAGE_SIGBUS (NULL) or NOPAGE_OOM. */
 function xipFileNopage(vma: Vma, address: number, k: Machine): number {
   const inode = vma.file!.inode;
   const st = (inode.data as XipInodeData).st;
@@ -248,9 +265,11 @@ function xipFileNopage(vma: Vma, address: number, k: Machine): number {
       page = getXipMem(k, st, inode, pgoff, true);
       if (page < 0) return NOPAGE_SIGBUS;
       xipUnmap(k, st, inode, pgoff);
+    } else if (k.f.release <= 20) {
+      page = k.zeroPfn; // ZERO_PAGE(address) (2.6.19) / ZERO_PAGE(0) (2.6.20): nothing to allocate
     } else {
       page = xipSparsePage(k, st);
-      if (page < 0) return NOPAGE_SIGBUS;
+      if (page < 0) return NOPAGE_OOM; // 2.6.21–2.6.22: `if (!page) return NOPAGE_OOM`
     }
   } else if (page < 0) {
     return NOPAGE_SIGBUS;

@@ -99,6 +99,50 @@ describe('struct pages before 2.6.26', () => {
   });
 });
 
+describe('holes before 2.6.23: ZERO_PAGE (≤2.6.20), then the sparse page (a76c0b97631)', () => {
+  test.each(['2.6.19', '2.6.20'])('%s: a private hole maps the global ZERO_PAGE with a reference, nothing is allocated (2.6.21: the sparse page)', (kv) => {
+    const k = machine(kv, 'brd');
+    const p = k.spawn('p');
+    const a = map(k, p, F, 4, PROT_READ, MAP_PRIVATE);
+    const zero0 = k.pageInfo(k.zeroPfn)!;
+    const allocated = k.mem.allocated;
+    ok(k.access(p.threads[0]!, a + 2 * PS, false));
+    expect(k.readPte(p, a + 2 * PS).pfn).toBe(k.zeroPfn);
+    expect(k.mem.allocated).toBe(allocated);
+    expect(st(k).sparse).toBe(-1);
+    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero0.count + 1, mapcount: zero0.mapcount + 1 });
+    expect(k.rss(p)).toEqual({ file: 1, anon: 0 });
+    // no allocation, so no failure path: an injected sparse-page failure is never consulted
+    ok(k.driverOp('xip', 'inject', { what: 'sparse_alloc', errno: 'ENOMEM' }));
+    const q = k.spawn('q');
+    const b = map(k, q, F, 4, PROT_READ, MAP_PRIVATE);
+    expect(ok(k.access(q.threads[0]!, b + 2 * PS, false)).outcome).toBe('ok');
+    ok(k.exit(p));
+    ok(k.exit(q));
+    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero0.count, mapcount: zero0.mapcount });
+    expect(k.leaks()).toEqual([]);
+    // contrast 2.6.21: the driver's private sparse page, one allocation
+    const n = machine('2.6.21', 'brd');
+    const r = n.spawn('r');
+    const c = map(n, r, F, 4, PROT_READ, MAP_PRIVATE);
+    const before = n.mem.allocated;
+    ok(n.access(r.threads[0]!, c + 2 * PS, false));
+    expect(n.readPte(r, c + 2 * PS).pfn).toBe(st(n).sparse);
+    expect(st(n).sparse).not.toBe(n.zeroPfn);
+    expect(n.mem.allocated).toBe(before + 1);
+  });
+
+  test.each(['2.6.21', '2.6.22'])('%s: a failed sparse-page allocation in xip_file_nopage is NOPAGE_OOM (OOM), not SIGBUS', (kv) => {
+    const k = machine(kv, 'brd');
+    const p = k.spawn('p');
+    const a = map(k, p, F, 4, PROT_READ, MAP_PRIVATE);
+    ok(k.driverOp('xip', 'inject', { what: 'sparse_alloc', errno: 'ENOMEM' }));
+    const r = ok(k.access(p.threads[0]!, a + 2 * PS, false));
+    expect(r.outcome).toBe('OOM');
+    expect(k.readPte(p, a + 2 * PS).none).toBe(true);
+  });
+});
+
 describe('2.6.26+: get_xip_mem + vm_insert_mixed', () => {
   test('C1 — 2.6.26 brd: insert_page refcounts the pfn_valid brd page', () => {
     const k = machine('2.6.26', 'brd');
@@ -267,7 +311,8 @@ describe('holes and the sparse page', () => {
     const q = k.spawn('q');
     const a = map(k, p, F, 4, PROT_READ, MAP_PRIVATE);
     ok(k.access(p.threads[0]!, a + 2 * PS, false));
-    const sparse = st(k).sparse;
+    // 2.6.19–2.6.20 map ZERO_PAGE for the hole and __xip_unmap looks for it (a76c0b97631 came in 2.6.21)
+    const sparse = Number(kv.split('.')[2]) <= 20 ? k.zeroPfn : st(k).sparse;
     expect(k.rss(p).file).toBe(1);
     const free = ok(k.driverOp('xip', 'free_blocks', {})).ret!;
     const b = map(k, q, F, 4, RW, MAP_SHARED);
