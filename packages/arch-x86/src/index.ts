@@ -1,6 +1,6 @@
 // x86 (reference §3.2, §1.5, §2.14): x86-64 4-level tables by default, the 32-bit 2-level layout
 // as an option; the real pte bits; _PAGE_SPECIAL = bit 9 from 2.6.27 (a no-op before);
-// lockless get_user_pages_fast from 2.6.27.
+// lockless get_user_pages_fast from 2.6.27; pgprot_modify keeps the cache bits through mprotect (2.6.26+).
 
 import { defineArch, protectionMapOf, type ArchOptions, type Features } from '@mixedmap/core';
 
@@ -24,6 +24,11 @@ export function pageProtnone(release: number): number {
 }
 
 const is32 = (o: ArchOptions) => o.bits === 32;
+
+/** _PAGE_CHG_MASK without the pfn: PCD | PWT | ACCESSED | DIRTY, plus SPECIAL from 2.6.27 (PX26, PX27, PX32) */
+function chgMask(release: number): number {
+  return _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY | (release >= 27 ? _PAGE_SPECIAL : 0);
+}
 
 function protectionMap(f: Features): number[] {
   const base = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED; // every user entry carries ACCESSED (PX26, PI20)
@@ -53,8 +58,7 @@ export const x86 = defineArch({
     young: _PAGE_ACCESSED,
     special: f.release >= 27 ? _PAGE_SPECIAL : 0,
     cache: _PAGE_PCD | _PAGE_PWT,
-    // _PAGE_CHG_MASK: pfn | PCD | PWT | ACCESSED | DIRTY, plus SPECIAL from 2.6.27
-    chgMask: _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY | (f.release >= 27 ? _PAGE_SPECIAL : 0),
+    chgMask: chgMask(f.release),
   }),
   hasPteSpecial: (f) => f.release >= 27,
   protectionMap: (f) => protectionMap(f),
@@ -74,6 +78,9 @@ export const x86 = defineArch({
     { name: 'ram', start: 0x100000, size: ram - 0x100000, kind: 'ram', structPages: true },
   ],
   gupFast: (f) => (f.release >= 27 ? 'x86' : undefined),
+  // pgprot_modify (include/asm-x86/pgtable.h v2.6.26, arch/x86/include/asm/pgtable.h v2.6.32): the old
+  // prot's _PAGE_CHG_MASK bits stay, so mprotect keeps a vma's PCD/PWT cache attribute (1c12c4cf941)
+  pgprotModifyKeeps: (f) => chgMask(f.release),
 });
 
 export default x86;

@@ -74,6 +74,20 @@ export interface ArchSpec {
   options?: Record<string, 'boolean' | 'number' | 'string' | 'object'>;
   /** bytes of one entry of an upper-level table (default: pteBytes) */
   dirEntryBytes?: (options: ArchOptions) => number;
+  /**
+   * The arch's own pgprot_modify(oldprot, newprot): the bits of the vma's old vm_page_prot that
+   * mprotect keeps on top of the new one (x86 _PAGE_CHG_MASK, so PCD/PWT survive). Absent = the
+   * generic fallback in mm/mprotect.c, which takes the new prot alone. Called from 2.6.26 (§2.22).
+   */
+  pgprotModifyKeeps?: (features: Features, options: ArchOptions) => number;
+  /**
+   * The MMU keeps no accessed/dirty bits of its own and Linux emulates them (arm's set_pte_ext
+   * makes an old pte invalid and a clean one read-only in the hardware table): an access through
+   * an old pte, or a write through a clean writable one, faults into handle_pte_fault, which sets
+   * the bit (a minor fault). Absent = false: the hardware sets them itself (x86) or the arch has
+   * none to set (s390).
+   */
+  softwareYoungDirty?: (features: Features, options: ArchOptions) => boolean;
 }
 
 export type ArchOptions = Record<string, unknown>;
@@ -124,6 +138,10 @@ export interface ResolvedArch {
   structPageSize: number;
   memoryModel: { kind: 'flat' | 'sparse' | 'banks'; sectionShift: number };
   gupFast: 'x86' | 'powerpc' | undefined;
+  /** old vm_page_prot bits pgprot_modify keeps (0: the generic fallback, newprot) */
+  pgprotModifyKeeps: number;
+  /** young/dirty emulated by faults (arm) */
+  softwareYoungDirty: boolean;
 }
 
 export class ArchError extends Error {
@@ -182,6 +200,9 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   if (!mm || !['flat', 'sparse', 'banks'].includes(mm.kind)) fail('memoryModel', 'kind must be flat, sparse or banks');
   const pteBytes = spec.pteBytes(options);
   if (pteBytes !== 4 && pteBytes !== 8) fail('pteBytes', 'must be 4 or 8');
+  if (spec.pgprotModifyKeeps !== undefined && typeof spec.pgprotModifyKeeps !== 'function') fail('pgprotModifyKeeps', 'must be a function (or absent for the generic pgprot_modify)');
+  const keeps = spec.pgprotModifyKeeps ? spec.pgprotModifyKeeps(features, options) : 0;
+  if (!Number.isInteger(keeps) || keeps < 0 || keeps > 0xffffffff) fail('pgprotModifyKeeps', 'must return a 32-bit mask');
   const lowest = levels[levels.length - 1]!;
   return {
     spec,
@@ -198,5 +219,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
     structPageSize: spec.structPageSize(features, options),
     memoryModel: { kind: mm.kind, sectionShift: mm.sectionShift ?? 15 },
     gupFast: spec.gupFast?.(features, options),
+    pgprotModifyKeeps: keeps,
+    softwareYoungDirty: spec.softwareYoungDirty?.(features, options) === true,
   };
 }

@@ -784,8 +784,10 @@ export class Machine {
   movePagesStatus(task: Task, addr: number): OpResult {
     this.live(task);
     return this.run(() => {
+      // do_pages_stat (mm/migrate.c, every release): find_vma without the vm_start test, so an
+      // address in a gap below a vma is followed in that vma (no pte → -ENOENT); -EFAULT only with no vma above
       const vma = findVma(task.mm!, addr);
-      if (!vma || addr < vma.start) return { ret: -EFAULT };
+      if (!vma) return { ret: -EFAULT };
       const flags = this.f.zeroPage === 's003' ? 0x10 /* FOLL_NOZERO */ : 0;
       const page = followPage(this, vma, addr, flags);
       if (page === FOLLOW_EFAULT) return { ret: -EFAULT };

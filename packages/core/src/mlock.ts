@@ -13,95 +13,187 @@ import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Task, Vma } from './mm_types.js';
 
+/** __mlock_vma_pages_range's page array: gup runs in batches of 16 (2.6.28+) */
+const MLOCK_BATCH = 16;
+
+/** 2.6 make_pages_present writes when VM_WRITE; modern populate_vma_page_range only for private writable vmas */
+function populateWrite(k: Machine, vma: Vma): boolean {
+  return k.f.populateWrite === 'vm_write' ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
+}
+
+/** __mlock_posix_error_return (2.6.28+): gup's -EFAULT → -ENOMEM, -ENOMEM → -EAGAIN */
+function posixError(ret: number): number {
+  return ret === -EFAULT ? -ENOMEM : ret === -ENOMEM ? -EAGAIN : ret;
+}
+
 /**
- * Populates [start, end) of a vma the way this release's mlock does (also used for MAP_LOCKED and
- * MAP_POPULATE). Returns 0 or -errno as mlock would report it.
+ * make_pages_present (mm/memory.c): get_user_pages over [start, end) without pages. Returns what this
+ * release's make_pages_present returns: ≤2.6.26 gup's error, a short count is -1 (EPERM); 2.6.27 the
+ * SUS translation (-EFAULT → -ENOMEM, -ENOMEM → -EAGAIN, short → -ENOMEM); 2.6.28+ gup's error, short
+ * → -EFAULT (every 2.6.28+ caller ignores it). Also the populate of mmap(MAP_POPULATE).
  */
-export function mlockPopulate(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
-  const t = task.threads[0]!;
+export function makePagesPresent(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
+  k.enter(FN.make_pages_present);
   const nr = (end - start) / PAGE_SIZE;
-  // 2.6 make_pages_present writes when VM_WRITE; modern populate_vma_page_range only for private writable vmas
-  const write = k.f.populateWrite === 'vm_write' ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
-  if (k.f.mlock === 'make_pages_present') {
-    k.enter(FN.make_pages_present);
-    const ret = getUserPages(k, t, start, nr, write, false, null);
-    if (k.f.release >= 27) {
-      // 2.6.27 make_pages_present: -EFAULT → -ENOMEM, -ENOMEM → -EAGAIN, short count → -ENOMEM
-      if (ret < 0) return ret === -EFAULT ? -ENOMEM : ret === -ENOMEM ? -EAGAIN : ret;
-      return ret === nr ? 0 : -ENOMEM;
-    }
-    // ≤2.6.26: gup's error as is (-ENOMEM → -EAGAIN in mlock_fixup); a short count is -1 = EPERM
-    if (ret < 0) return ret === -ENOMEM ? -EAGAIN : ret;
-    return ret === nr ? 0 : -EPERM;
+  const ret = getUserPages(k, task.threads[0]!, start, nr, populateWrite(k, vma), false, null);
+  if (k.f.mlock === 'mlock_vma_pages_range') return ret < 0 ? ret : ret === nr ? 0 : -EFAULT;
+  if (k.f.release >= 27) {
+    if (ret < 0) return posixError(ret);
+    return ret === nr ? 0 : -ENOMEM;
   }
-  // 2.6.28+: __mlock_vma_pages_range — gup with the pages, mlock those with a mapping, release all
-  const pages: number[] = [];
-  const ret = getUserPages(k, t, start, nr, write, false, pages);
+  if (ret < 0) return ret;
+  return ret === nr ? 0 : -EPERM;
+}
+
+/**
+ * __mlock_vma_pages_range(vma, start, end, 1) (2.6.28+): gup with the pages in batches of 16, each
+ * batch continuing at the first page not pinned; pages with a mapping get PG_mlocked, all are released.
+ * A short count is no error by itself: the next call starts at the failing page and returns its error
+ * (F2). Returns 0 or gup's -errno (untranslated).
+ */
+function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
+  const t = task.threads[0]!;
+  const write = populateWrite(k, vma);
   const m = k.mem;
-  for (const pfn of pages) {
-    if (vma.flags & VM_LOCKED && m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
-    k.putPageChecked(pfn); // the zero page too: get_page/put_page (ML32 comment)
+  let addr = start;
+  let nr = (end - start) / PAGE_SIZE;
+  let ret = 0;
+  while (nr > 0) {
+    const pages: number[] = [];
+    ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, false, pages);
+    // < 0: the error ends the loop; 0 (WARN_ON in 2.6.28–2.6.31) cannot happen for nr > 0
+    if (ret <= 0) break;
+    for (const pfn of pages) {
+      if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! | PG_mlocked; // mlock_vma_page
+      k.putPageChecked(pfn); // the zero page too: get_page/put_page (ML32 comment)
+    }
+    addr += ret * PAGE_SIZE;
+    nr -= ret;
+    ret = 0;
   }
-  if (ret < 0) return ret === -EFAULT ? -ENOMEM : ret === -ENOMEM ? -EAGAIN : ret; // __mlock_posix_error_return
+  return ret;
+}
+
+/**
+ * mlock_vma_pages_range (2.6.28+, for mmap(MAP_LOCKED) of a VM_LOCKED vma): VM_IO|VM_PFNMAP vmas and,
+ * after make_pages_present, VM_DONTEXPAND|VM_RESERVED/hugetlb vmas lose VM_LOCKED again; other vmas are
+ * mlocked with errors hidden. Returns the number of pages not to count in locked_vm.
+ */
+export function mlockVmaPagesRange(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
+  const nr = (end - start) / PAGE_SIZE;
+  if (vma.flags & (VM_IO | VM_PFNMAP)) {
+    vma.flags &= ~VM_LOCKED;
+    return nr;
+  }
+  if (vma.flags & (VM_DONTEXPAND | VM_RESERVED | VM_HUGETLB)) {
+    makePagesPresent(k, task, vma, start, end);
+    vma.flags &= ~VM_LOCKED;
+    return nr;
+  }
+  mlockVmaPages(k, task, vma, start, end); // "hide errors from mmap()"
   return 0;
 }
 
-/** sys_mlock → mlock_fixup per vma. */
-export function doMlock(k: Machine, task: Task, start: number, len: number, on: boolean): number {
-  k.enter(FN.mlock_fixup);
-  const mm = task.mm!;
-  if (start % PAGE_SIZE !== 0) start -= start % PAGE_SIZE;
-  const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
-  const vmas: Vma[] = [];
-  let cursor = start;
-  for (let v = findVma(mm, start); v && v.start < end; v = findVma(mm, v.end)) {
-    if (v.start > cursor) return -ENOMEM;
-    if (v.start < start) {
-      splitVma(k, v, start);
-      continue;
-    }
-    if (v.end > end) splitVma(k, v, end);
-    vmas.push(v);
-    cursor = v.end;
-  }
-  if (cursor < end || vmas.length === 0) return -ENOMEM;
-  let err = 0;
-  for (const vma of vmas) {
-    const pages = (vma.end - vma.start) / PAGE_SIZE;
-    if (!on) {
-      if (vma.flags & VM_LOCKED) mm.lockedVm -= pages;
-      vma.flags &= ~VM_LOCKED;
-      munlockPages(k, vma);
-      continue;
-    }
-    if (k.f.mlock === 'mlock_vma_pages_range') {
-      if (vma.flags & (VM_IO | VM_PFNMAP)) continue; // 2.6.28+: skipped entirely (B9)
-      if (vma.flags & (VM_DONTEXPAND | VM_RESERVED | VM_HUGETLB)) {
-        const r = mlockPopulate(k, task, vma, vma.start, vma.end); // populate only, not locked
-        if (r < 0 && !err) err = r;
-        continue;
+/** The munlock half of mlock_fixup, after VM_LOCKED was cleared: PG_mlocked per release. */
+function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): void {
+  if (k.f.mlock === 'make_pages_present') return; // ≤2.6.27: clearing VM_LOCKED is all there is (no PG_mlocked)
+  const m = k.mem;
+  if (k.f.release <= 31) {
+    // 2.6.28–2.6.31: __mlock_vma_pages_range(vma, start, end, 0) runs __get_user_pages with
+    // GUP_FLAGS_IGNORE_VMA_PERMISSIONS and GUP_FLAGS_WRITE when VM_WRITE: it faults absent pages in and
+    // breaks COW of write-protected ptes (F13; replaced by follow_page in 2.6.32, 408e82b78bc). The
+    // model's gup has no "ignore permissions" flag; force (VM_MAY* only) is the same test here, as every
+    // vma has VM_MAYREAD, and VM_MAYWRITE when VM_WRITE. Errors end the walk and are ignored.
+    const t = task.threads[0]!;
+    const write = (vma.flags & VM_WRITE) !== 0;
+    let addr = start;
+    let nr = (end - start) / PAGE_SIZE;
+    while (nr > 0) {
+      const pages: number[] = [];
+      const ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, true, pages);
+      if (ret <= 0) break;
+      for (const pfn of pages) {
+        if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked; // munlock_vma_page
+        k.putPageChecked(pfn);
       }
+      addr += ret * PAGE_SIZE;
+      nr -= ret;
     }
-    if (!(vma.flags & VM_LOCKED)) mm.lockedVm += pages;
-    vma.flags |= VM_LOCKED;
-    if (k.f.mlock === 'make_pages_present' && vma.flags & VM_IO) continue; // ≤2.6.27: VM_LOCKED set, no population
-    const r = mlockPopulate(k, task, vma, vma.start, vma.end);
-    if (r < 0 && !err) err = r;
+    return;
   }
-  return err;
-}
-
-/** munlock_vma_pages_range: clear PG_mlocked on the pages the vma maps. */
-function munlockPages(k: Machine, vma: Vma): void {
+  // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
   const pt = vma.mm.pt;
   const pte = k.pte;
-  for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
+  for (let a = start; a < end; a += PAGE_SIZE) {
     if (!pt.lookup(a / PAGE_SIZE)) continue;
     const lo = pt.tbl[pt.slot]!;
     const hi = pt.tbl[pt.slot + 1]!;
     if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
     const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page >= 0) k.mem.flags[page] = k.mem.flags[page]! & ~PG_mlocked;
+    if (page >= 0) m.flags[page] = m.flags[page]! & ~PG_mlocked;
+  }
+}
+
+/**
+ * mlock_fixup for [start, end) inside one vma. Returns 0 or mlock's -errno.
+ */
+function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number, on: boolean): number {
+  const mm = task.mm!;
+  const newflags = on ? vma.flags | VM_LOCKED : vma.flags & ~VM_LOCKED;
+  // every release: nothing to change → 0 at once: no split, no count, no population (F4)
+  if (newflags === vma.flags) return 0;
+  if (k.f.mlock === 'mlock_vma_pages_range') {
+    // 2.6.28+: VM_IO|VM_PFNMAP skipped entirely (B9)
+    if (vma.flags & (VM_IO | VM_PFNMAP)) return 0;
+    // 2.6.28+: VM_DONTEXPAND|VM_RESERVED/hugetlb: make_pages_present on lock, its result dropped, not locked (F3)
+    if (vma.flags & (VM_DONTEXPAND | VM_RESERVED | VM_HUGETLB)) {
+      if (on) makePagesPresent(k, task, vma, start, end);
+      return 0;
+    }
+  }
+  if (vma.start < start) vma = splitVma(k, vma, start);
+  if (vma.end > end) splitVma(k, vma, end);
+  const pages = (end - start) / PAGE_SIZE;
+  mm.lockedVm += on ? pages : -pages;
+  vma.flags = newflags;
+  if (!on) {
+    munlockVmaPages(k, task, vma, start, end);
+    return 0;
+  }
+  if (k.f.mlock === 'make_pages_present') {
+    if (vma.flags & VM_IO) return 0; // ≤2.6.27: VM_LOCKED set and counted, no population
+    const r = makePagesPresent(k, task, vma, start, end);
+    return k.f.release <= 26 && r === -ENOMEM ? -EAGAIN : r; // ≤2.6.26 mlock_fixup "out:"
+  }
+  // 2.6.28+: VM_LOCKED and locked_vm stay even when the population fails
+  const r = mlockVmaPages(k, task, vma, start, end);
+  return r < 0 ? posixError(r) : 0;
+}
+
+/**
+ * sys_mlock / sys_munlock → do_mlock: only the first vma is checked up front; then vma by vma in
+ * address order, stopping at the first error, and a gap to the next vma is -ENOMEM after the vmas
+ * before it were (un)locked (F5).
+ */
+export function doMlock(k: Machine, task: Task, start: number, len: number, on: boolean): number {
+  k.enter(FN.mlock_fixup);
+  const mm = task.mm!;
+  // len = PAGE_ALIGN(len + (start & ~PAGE_MASK)); start &= PAGE_MASK
+  const off = start % PAGE_SIZE;
+  start -= off;
+  const end = start + Math.ceil((len + off) / PAGE_SIZE) * PAGE_SIZE;
+  if (end === start) return 0;
+  let vma = findVma(mm, start);
+  if (!vma || vma.start > start) return -ENOMEM;
+  let nstart = start;
+  for (;;) {
+    const tmp = Math.min(vma.end, end);
+    const err = mlockFixup(k, task, vma, nstart, tmp, on);
+    if (err) return err;
+    nstart = tmp;
+    if (nstart >= end) return 0;
+    vma = findVma(mm, nstart);
+    if (!vma || vma.start !== nstart) return -ENOMEM;
   }
 }
 

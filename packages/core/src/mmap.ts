@@ -9,7 +9,7 @@ import {
 import { FN } from './fault_ctx.js';
 import { resolveFaultKind, vmNormalPage, zapPteRange } from './memory.js';
 import { PG_anon } from './page_alloc.js';
-import { mlockPopulate } from './mlock.js';
+import { makePagesPresent, mlockVmaPagesRange } from './mlock.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, OpenFile, Task } from './mm_types.js';
 
@@ -128,11 +128,25 @@ export function doMmap(k: Machine, task: Task, a: MmapArgs): number {
   vma.faultKind = resolveFaultKind(k, vma);
   if (vmaWantsWritenotify(k, vma)) vma.pageProt = vmGetPageProt(k, vma.flags & ~VM_SHARED);
   insertVma(mm, vma);
-  if (vma.flags & VM_LOCKED) {
-    mm.lockedVm += len / PAGE_SIZE;
-    mlockPopulate(k, task, vma, vma.start, vma.end);
+  // vma.flags: mmap_region re-reads vm_flags after the driver's ->mmap
+  if (k.f.mlock === 'make_pages_present') {
+    // ≤2.6.27 mmap_region: a VM_LOCKED vma is counted and populated (errors ignored); 2.6.23–2.6.27 then
+    // run MAP_POPULATE's make_pages_present as well (a separate "if"). ≤2.6.22's MAP_POPULATE is
+    // sys_remap_file_pages, which the model approximates by one make_pages_present and does not repeat.
+    if (vma.flags & VM_LOCKED) {
+      mm.lockedVm += len / PAGE_SIZE;
+      makePagesPresent(k, task, vma, vma.start, vma.end);
+      if (a.flags & MAP_POPULATE && k.f.release >= 23) makePagesPresent(k, task, vma, vma.start, vma.end);
+    } else if (a.flags & MAP_POPULATE) {
+      makePagesPresent(k, task, vma, vma.start, vma.end);
+    }
+  } else if (vma.flags & VM_LOCKED) {
+    // 2.6.28+ mmap_region: mlock_vma_pages_range clears VM_LOCKED again on VM_IO|VM_PFNMAP and (after
+    // make_pages_present) VM_DONTEXPAND|VM_RESERVED vmas and returns the pages not to count (F6);
+    // MAP_POPULATE is then not run again ("else if")
+    mm.lockedVm += len / PAGE_SIZE - mlockVmaPagesRange(k, task, vma, vma.start, vma.end);
   } else if (a.flags & MAP_POPULATE) {
-    mlockPopulate(k, task, vma, vma.start, vma.end);
+    makePagesPresent(k, task, vma, vma.start, vma.end);
   }
   return addr;
 }
@@ -216,6 +230,16 @@ export function exitMmap(k: Machine, mm: Mm): void {
   mm.pt.freeRange(0, Number.MAX_SAFE_INTEGER, () => false);
 }
 
+/**
+ * pgprot_modify(oldprot, newprot) as mprotect_fixup uses it from 2.6.26 (1c12c4cf941): the arch's
+ * hook keeps some of the old bits (x86: _PAGE_CHG_MASK, the PCD/PWT cache attribute); the generic
+ * fallback, and every release before, takes the new prot alone.
+ */
+function pgprotModify(k: Machine, oldProt: number, newProt: number): number {
+  const keeps = k.f.release >= 26 ? k.arch.pgprotModifyKeeps : 0;
+  return ((oldProt & keeps) | newProt) >>> 0;
+}
+
 /** mprotect: new flags within VM_MAY*, new vm_page_prot, pte_modify on every present pte (§2.22). */
 export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot: number): number {
   k.enter(FN.mprotect_fixup);
@@ -236,9 +260,13 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
   }
   const pte = k.pte;
   for (const vma of vmasInRange(k, mm, start, end)) {
-    vma.flags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
-    vma.pageProt = vmGetPageProt(k, vma.flags);
-    if (vmaWantsWritenotify(k, vma)) vma.pageProt = vmGetPageProt(k, vma.flags & ~VM_SHARED);
+    const newFlags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;
+    if (newFlags === vma.flags) continue; // mprotect_fixup: nothing changes, not even the ptes
+    vma.flags = newFlags;
+    vma.pageProt = pgprotModify(k, vma.pageProt, vmGetPageProt(k, vma.flags));
+    // mprotect_fixup: a vma that wants writenotify gets the private prot outright and dirty_accountable
+    const dirtyAccountable = vmaWantsWritenotify(k, vma);
+    if (dirtyAccountable) vma.pageProt = vmGetPageProt(k, vma.flags & ~VM_SHARED);
     // change_protection
     for (let a = vma.start; a < vma.end; a += PAGE_SIZE) {
       if (!mm.pt.lookup(a / PAGE_SIZE)) continue;
@@ -251,6 +279,9 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
         const exclusiveAnon = page >= 0 && (k.mem.flags[page]! & PG_anon) !== 0 && k.mem.mapcount[page] === 0;
         if (vma.flags & VM_SHARED ? pte.dirty(entry) : exclusiveAnon) entry = pte.mkwrite(entry);
       }
+      // change_pte_range (2.6.19–2.6.32): with dirty_accountable, a pte that is already dirty gets its
+      // write bit back (no write fault needed to account it); s390's pte_dirty is always 0
+      if (!k.f.anonExclusive && dirtyAccountable && pte.dirty(entry)) entry = pte.mkwrite(entry);
       mm.pt.tbl[mm.pt.slot] = entry;
     }
   }

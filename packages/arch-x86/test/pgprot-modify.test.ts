@@ -1,0 +1,83 @@
+// pgprot_modify, the optional arch capability mprotect uses from 2.6.26 (reference §2.22; mm/mprotect.c
+// mprotect_fixup v2.6.26–v2.6.32, 1c12c4cf941 "mprotect: prevent alteration of the PAT bits"): x86
+// keeps the old vm_page_prot's _PAGE_CHG_MASK bits (include/asm-x86/pgtable.h v2.6.26,
+// arch/x86/include/asm/pgtable.h v2.6.32), so an uncached vma stays uncached; every other arch takes
+// the generic fallback (the new prot alone), and before 2.6.26 mprotect assigns the new prot on all archs.
+import { describe, expect, test } from 'vitest';
+import {
+  createMachine, defineDriver, resolveArch, resolveFeatures, ArchError, type ArchSpec,
+  MAP_PRIVATE, PROT_READ, PROT_WRITE, PAGE_SIZE as PS,
+} from '@mixedmap/core';
+import armPlugin from '@mixedmap/arch-arm';
+// @ts-expect-error plain ESM JS without type declarations
+import powerpc64 from '../../../examples/arch-powerpc64/index.js';
+import x86, { _PAGE_PCD, _PAGE_PWT, _PAGE_SPECIAL, _PAGE_ACCESSED, _PAGE_DIRTY } from '../src/index.js';
+
+const RW = PROT_READ | PROT_WRITE;
+const arm = armPlugin as unknown as ArchSpec; // typed against core's dist; the same object
+
+/**
+ * A driver whose mmap only makes vm_page_prot noncached (pgprot_noncached: x86 sets PCD|PWT, arm clears
+ * its cacheable/bufferable bits) and leaves vm_ops NULL: faults take anonymous pages from vm_page_prot.
+ */
+const uncached = defineDriver({
+  name: 'uncached',
+  paths: () => ['/dev/uc'],
+  lookup: (k, _s, path) => k.inodes.get(path) ?? k.newInode(k.drivers.find((d) => d.driver.name === 'uncached')!.driver, path, 1 << 30, null),
+  mmap(k, _s, _f, vma) {
+    vma.pageProt = ((vma.pageProt & ~k.arch.layout.cache) | k.arch.noncached) >>> 0;
+    return 0;
+  },
+});
+
+/** Maps 2 pages private RW, writes page 0, mprotects R then RW, writes page 1: the cache bits of page 1's new pte. */
+function cacheAfterMprotect(arch: ArchSpec, kernel: string): { before: number; after: number } {
+  const k = createMachine({ arch, kernel, memory: { ram: 32 << 20 }, drivers: [{ driver: uncached }] });
+  const p = k.spawn('p');
+  const t = p.threads[0]!;
+  const a = k.mmap(p, { length: 2 * PS, prot: RW, flags: MAP_PRIVATE, file: k.open(p, '/dev/uc').file! }).addr!;
+  expect(k.access(t, a, true).outcome).toBe('ok');
+  const before = k.readPte(p, a).cache;
+  expect(k.mprotect(p, a, 2 * PS, PROT_READ).outcome).toBe('ok');
+  expect(k.mprotect(p, a, 2 * PS, RW).outcome).toBe('ok');
+  expect(k.access(t, a + PS, true).outcome).toBe('ok');
+  return { before, after: k.readPte(p, a + PS).cache };
+}
+
+describe('pgprot_modify in mprotect (§2.22)', () => {
+  test('x86 resolves pgprot_modify to _PAGE_CHG_MASK (SPECIAL from 2.6.27); an arch without the hook gets the generic fallback (0)', () => {
+    const base = _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY;
+    expect(resolveArch(x86, resolveFeatures('2.6.26')).pgprotModifyKeeps).toBe(base);
+    expect(resolveArch(x86, resolveFeatures('2.6.32')).pgprotModifyKeeps).toBe(base | _PAGE_SPECIAL);
+    expect(resolveArch(arm, resolveFeatures('2.6.32')).pgprotModifyKeeps).toBe(0);
+    expect(resolveArch(powerpc64, resolveFeatures('2.6.29')).pgprotModifyKeeps).toBe(0);
+  });
+
+  test('a non-function pgprotModifyKeeps is refused, naming the field', () => {
+    const bad = { ...x86, pgprotModifyKeeps: 0x18 } as unknown as ArchSpec;
+    expect(() => resolveArch(bad, resolveFeatures('2.6.27'))).toThrow(ArchError);
+    expect(() => resolveArch(bad, resolveFeatures('2.6.27'))).toThrow(/pgprotModifyKeeps/);
+  });
+
+  test('x86 2.6.26 and 2.6.32: a page faulted in after mprotect of an uncached vma is still mapped uncached', () => {
+    for (const v of ['2.6.26', '2.6.27', '2.6.32']) {
+      expect(cacheAfterMprotect(x86, v), v).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: _PAGE_PCD | _PAGE_PWT });
+    }
+  });
+
+  test('x86 ≤2.6.25: mprotect_fixup assigns the new protection_map entry, the cache attribute is lost', () => {
+    for (const v of ['2.6.19', '2.6.25']) {
+      expect(cacheAfterMprotect(x86, v), v).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: 0 });
+    }
+  });
+
+  test('the generic fallback (arm, or x86 without the hook) takes the new prot alone on 2.6.26+', () => {
+    // arm: the uncached vma's pages come back cacheable (protection_map's C|B bits) after mprotect
+    const a = resolveArch(arm, resolveFeatures('2.6.32'));
+    const cacheable = a.protectionMap[1 | 2]! & a.layout.cache; // __P011 (VM_READ|VM_WRITE): write-back
+    expect(cacheable).not.toBe(0);
+    expect(cacheAfterMprotect(arm, '2.6.32')).toEqual({ before: 0, after: cacheable });
+    const generic: ArchSpec = { ...x86, name: 'x86-generic', pgprotModifyKeeps: undefined };
+    expect(cacheAfterMprotect(generic, '2.6.32')).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: 0 });
+  });
+});
