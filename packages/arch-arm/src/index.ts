@@ -215,6 +215,9 @@ export const arm = defineArch({
   },
   // no lockless get_user_pages_fast on arm: the generic mmap_sem + get_user_pages (UT27, UT32)
   gupFast: () => undefined,
+  // the MMU has no accessed/dirty bits: set_pte_ext (arch/arm/mm/proc-*.S) writes a hardware pte that
+  // is invalid while !L_PTE_YOUNG and read-only while !L_PTE_DIRTY, so handle_pte_fault sets them
+  softwareYoungDirty: () => true,
 });
 
 export default arm;

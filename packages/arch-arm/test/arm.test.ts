@@ -246,3 +246,34 @@ describe('B8: the linearity collision (no pte_special) [DERIVED]', () => {
     expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
   });
 });
+
+describe('young and dirty emulated by faults (set_pte_ext, §3.3)', () => {
+  test('a store through a clean writable pte, and any access through an old one, is a minor fault into handle_pte_fault', async () => {
+    const x86 = (await import('@mixedmap/arch-x86')).default;
+    for (const kernel of ['2.6.20', '2.6.32']) {
+      for (const [spec, emulated] of [[arm, true], [x86, false]] as const) {
+        const k = createMachine({ arch: spec, kernel, memory: { ram: 16 << 20 } });
+        const p = k.spawn('p');
+        const a = k.mmap(p, { length: 2 * PS, prot: RW, flags: MAP_PRIVATE | MAP_ANONYMOUS }).addr!;
+        clean(k.access(p.threads[0]!, a, true));
+        const { child } = k.fork(p, 'c');
+        // fork made the child's pte old (and write-protected the COW page)
+        expect(k.readPte(child, a).young).toBe(false);
+        const r = clean(k.access(child.threads[0]!, a, false));
+        expect(r.faults.map((f) => f.chain)).toEqual(emulated ? [['handle_mm_fault', 'handle_pte_fault']] : []);
+        expect(k.readPte(child, a).young).toBe(true);
+        // remap_pfn_range maps a shared writable device page clean: the first store sets dirty
+        const kd = createMachine({
+          arch: spec, kernel, memory: { ram: 16 << 20, regions: [{ name: 'nor', start: FLASH, size: 4 << 20, kind: 'flash', structPages: false }] },
+          drivers: [{ driver: device({ mode: 'remap', pfnFor: () => FLASH_PFN }) }],
+        });
+        const q = kd.spawn('q');
+        const d = mapDev(kd, q, 1, RW, MAP_SHARED);
+        expect(kd.readPte(q, d)).toMatchObject({ write: true, dirty: false });
+        const w = clean(kd.access(q.threads[0]!, d, true));
+        expect(w.faults.map((f) => f.chain)).toEqual(emulated ? [['handle_mm_fault', 'handle_pte_fault']] : []);
+        expect(kd.readPte(q, d).dirty).toBe(true);
+      }
+    }
+  });
+});

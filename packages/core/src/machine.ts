@@ -598,7 +598,7 @@ export class Machine {
         const tbl = mm.pt.tbl;
         const slot = mm.pt.slot;
         const lo = tbl[slot]!;
-        if (this.pte.hwPresentBit(lo) && (!s.write || this.pte.write(lo))) {
+        if (this.mmuAllows(lo, s.write)) {
           tbl[slot] = s.write ? this.pte.mkdirty(this.pte.mkyoung(lo)) : this.pte.mkyoung(lo);
           const pfn = this.pte.pfn(lo, tbl[slot + 1]!);
           return finish({ value: s.write ? this.mem.writeNew(pfn) : this.mem.readGen(pfn) });
@@ -625,6 +625,16 @@ export class Machine {
       this.reportBuf = saveR;
       this.faultBuf = saveF;
     }
+  }
+
+  /**
+   * Whether the MMU lets the access through this pte (else it faults). Where young and dirty are
+   * emulated (arm), an old pte is invalid in the hardware table and a clean one read-only.
+   */
+  private mmuAllows(lo: number, write: boolean): boolean {
+    const p = this.pte;
+    if (!p.hwPresentBit(lo) || (write && !p.write(lo))) return false;
+    return !this.arch.softwareYoungDirty || (p.young(lo) && (!write || p.dirty(lo)));
   }
 
   /** The finished access's result (after stepAccess returned true). */
