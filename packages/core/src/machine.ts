@@ -728,8 +728,15 @@ export class Machine {
         if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_IO) || !(v.flags & need))) return { ret: -EINVAL };
         mm.mmapSemReaders++;
         try {
-          const r = getUserPages(this, task.threads[0]!, addr, (end - addr) / PAGE_SIZE, advice === MADV_POPULATE_WRITE, false, null);
-          return { ret: r < 0 ? r : 0 };
+          // madvise_populate: after a short count, again from the page that stopped it, whose
+          // error (-EFAULT for SIGBUS/SIGSEGV) is the call's
+          for (let start = addr; start < end; ) {
+            const r = getUserPages(this, task.threads[0]!, start, (end - start) / PAGE_SIZE, advice === MADV_POPULATE_WRITE, false, null);
+            if (r < 0) return { ret: r };
+            if (r === 0) return { ret: -EFAULT };
+            start += r * PAGE_SIZE;
+          }
+          return { ret: 0 };
         } finally {
           mm.mmapSemReaders--;
         }

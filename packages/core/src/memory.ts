@@ -487,8 +487,10 @@ function faultAround(k: Machine, c: FaultCtx): boolean {
   const n = k.f.faultAround;
   const pte = k.pte;
   const eofPages = Math.ceil(vma.file!.inode.size / PAGE_SIZE);
+  // do_fault_around: the aligned window, but starting no lower than the vma and still n pages
+  // long when that moved it; clipped to the pte table and the vma's end
   const first = Math.max(Math.floor(c.vpn / n) * n, vma.start / PAGE_SIZE);
-  const last = Math.min(Math.floor(c.vpn / n) * n + n, vma.end / PAGE_SIZE);
+  const last = Math.min(first + n, vma.mm.pt.tableEnd(c.vpn, vma.end / PAGE_SIZE));
   let mapped = false;
   c.enter(FN.do_fault_around);
   lockPtl(k, c);

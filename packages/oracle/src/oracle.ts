@@ -79,9 +79,16 @@ export async function runOracle(s: LoadedScenario, opts: OracleOptions = {}): Pr
   return compareRuns(s, plan, model.steps, model.kernel, live.header, live.steps, live.fatal);
 }
 
+/**
+ * A mapping's name in the tables: its `as:` symbol, with the 1-based step that mapped it when the
+ * scenario binds that symbol more than once (two live mappings must never share a row).
+ */
 function mapName(plan: Plan, s: LoadedScenario, mid: number): string {
-  const st = s.steps[plan.mappings[mid]!.step]!;
-  return (st.args.as as string | undefined) ?? `#${mid}`;
+  const stepIndex = plan.mappings[mid]!.step;
+  const as = s.steps[stepIndex]!.args.as as string | undefined;
+  if (as === undefined) return `#${mid}`;
+  const bound = plan.mappings.filter((m) => s.steps[m.step]!.args.as === as).length;
+  return bound > 1 ? `${as}@${stepIndex + 1}` : as;
 }
 
 /** Frame labels of one side at one step: tasks by id, mappings by id, pages in order. */
@@ -134,8 +141,9 @@ export function compareRuns(
           continue;
         }
         const [tname, mname] = key.split(':') as [string, string];
-        const mv = m.tasks.find((t) => t.task === tname)!.maps.find((x) => mapName(plan, s, x.mid) === mname)!;
-        const kv = k.tasks.find((t) => t.task === tname)!.maps.find((x) => mapName(plan, s, x.mid) === mname)!;
+        const view = (side: TaskView[]) => side.find((t) => t.task === tname)!.maps.find((x) => mapName(plan, s, x.mid) === mname)!;
+        const mv = view(m.tasks);
+        const kv = view(k.tasks);
         for (let pg = 0; pg < Math.max(a.length, b.length); pg++) {
           const where = `${key}${pg ? `+${pg}p` : ''}`;
           const x = mv.pages[pg];

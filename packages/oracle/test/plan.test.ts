@@ -109,6 +109,25 @@ describe('the program and the comparison', () => {
     expect(renderOracle(r)).toMatch(/DISAGREE[\s\S]*✗ zero at p:m: model yes, kernel no/);
   });
 
+  it('a symbol bound by two mmap steps names two rows, and each is compared with its own mapping', async () => {
+    const s = await load(
+      `${head()}  - { task: p, op: mmap, as: m, length: 16K, prot: [read, write], flags: [private, anonymous] }\n  - { task: p, op: write, addr: m }\n`
+        + '  - { task: p, op: munmap, addr: m+2p, length: 8K }\n  - { task: p, op: mmap, as: m, length: 8K, prot: [read, write], flags: [private, anonymous] }\n'
+        + '  - { task: p, op: read, addr: m+1p }\n',
+    );
+    const plan = planScenario(s);
+    const model = runModel(s, plan);
+    const header = { executor: 1, kernel: 'test', root: true, pfns: true, zeroPfn: 7, cpu: 0, limit: 1, timeout: 5 };
+    // a "kernel" whose second mapping (step 4) left page 1 unmapped after the read
+    const kernel = new Map(model.steps.map((st, i) => [i, JSON.parse(JSON.stringify(st))]));
+    const second = kernel.get(4)!.tasks[0].maps.find((mp: { mid: number }) => mp.mid === 1);
+    second.pages[1] = { present: false, exclusive: false, zero: false, pfn: null, anon: false, mlocked: false };
+    const r = compareRuns(s, plan, model.steps, '6.x', header, kernel);
+    expect(Object.keys(r.steps[4]!.modelPages)).toEqual(['p:m@1', 'p:m@4']);
+    expect(r.steps[4]!.differences.map((d) => [d.facet, d.where])).toEqual([['present', 'p:m@4+1p']]);
+    expect(r.agree).toBe(false);
+  });
+
   it('without pfns (not root) frames are not compared and a note says so', async () => {
     const s = await load(`${head()}  - { task: p, op: mmap, as: m, length: 4K, prot: [read, write], flags: [private, anonymous] }\n  - { task: p, op: write, addr: m }\n`);
     const plan = planScenario(s);
