@@ -14,9 +14,14 @@ export const VM_GROWSDOWN = 0x100;
 export const VM_PFNMAP = 0x400;
 export const VM_LOCKED = 0x2000;
 export const VM_IO = 0x4000;
+/** madvise hints (MADV_SEQUENTIAL / MADV_RANDOM) */
+export const VM_SEQ_READ = 0x8000;
+export const VM_RAND_READ = 0x10000;
 export const VM_DONTCOPY = 0x20000;
 export const VM_DONTEXPAND = 0x40000;
 export const VM_RESERVED = 0x80000;
+/** a private writable mapping charged to the overcommit accounting (mmap_region, mprotect_fixup) */
+export const VM_ACCOUNT = 0x100000;
 export const VM_HUGETLB = 0x400000;
 export const VM_NONLINEAR = 0x800000;
 export const VM_INSERTPAGE = 0x2000000;
@@ -28,7 +33,8 @@ export const VM_FLAG_NAMES: ReadonlyArray<[number, string]> = [
   [VM_READ, 'VM_READ'], [VM_WRITE, 'VM_WRITE'], [VM_EXEC, 'VM_EXEC'], [VM_SHARED, 'VM_SHARED'],
   [VM_MAYREAD, 'VM_MAYREAD'], [VM_MAYWRITE, 'VM_MAYWRITE'], [VM_MAYEXEC, 'VM_MAYEXEC'],
   [VM_MAYSHARE, 'VM_MAYSHARE'], [VM_GROWSDOWN, 'VM_GROWSDOWN'], [VM_PFNMAP, 'VM_PFNMAP'],
-  [VM_LOCKED, 'VM_LOCKED'], [VM_IO, 'VM_IO'], [VM_DONTCOPY, 'VM_DONTCOPY'],
+  [VM_LOCKED, 'VM_LOCKED'], [VM_IO, 'VM_IO'], [VM_SEQ_READ, 'VM_SEQ_READ'], [VM_RAND_READ, 'VM_RAND_READ'],
+  [VM_DONTCOPY, 'VM_DONTCOPY'],
   [VM_DONTEXPAND, 'VM_DONTEXPAND'], [VM_RESERVED, 'VM_RESERVED'], [VM_HUGETLB, 'VM_HUGETLB'],
   [VM_NONLINEAR, 'VM_NONLINEAR'], [VM_INSERTPAGE, 'VM_INSERTPAGE'],
   [VM_CAN_NONLINEAR, 'VM_CAN_NONLINEAR'], [VM_MIXEDMAP, 'VM_MIXEDMAP'],

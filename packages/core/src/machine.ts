@@ -5,6 +5,7 @@
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_PFNMAP, VM_IO, EIO, ENOMEM, MADV_DONTNEED, MADV_POPULATE_READ,
   MADV_POPULATE_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
+  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, VM_RAND_READ, VM_SEQ_READ,
   VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, VM_FAULT_WINDOW, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
@@ -13,7 +14,7 @@ import { FaultCtx, FN, FN_NAMES } from './fault_ctx.js';
 import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, vmNormalPage, zapPteRange } from './memory.js';
 import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
 import { doMlock } from './mlock.js';
-import { doMmap, doMunmap, doMprotect, exitMmap, findVma, type MmapArgs } from './mmap.js';
+import { doMmap, doMunmap, doMprotect, exitMmap, findVma, vmaModifyFlags, type MmapArgs } from './mmap.js';
 import { truncateInodePages } from './filemap.js';
 import { ConfigError, KernelBug } from './oops.js';
 import { MemoryModel, PAGE_FLAG_NAMES, PG_anon, PG_buddy, PG_reserved, type MemRegionConfig } from './page_alloc.js';
@@ -705,8 +706,9 @@ export class Machine {
 
   /**
    * madvise(2): MADV_DONTNEED zaps the range (refused on VM_LOCKED|VM_PFNMAP vmas); MADV_POPULATE_READ
-   * and _WRITE fault the range in like gup without pins (refused on VM_PFNMAP|VM_IO); MADV_RANDOM and
-   * the other hints change nothing the model shows (fault-around stays on). An unmapped range is ENOMEM.
+   * and _WRITE fault the range in like gup without pins (refused on VM_PFNMAP|VM_IO); MADV_NORMAL,
+   * MADV_RANDOM and MADV_SEQUENTIAL set the read hint flags (split or merge vmas, see madviseBehavior);
+   * MADV_WILLNEED changes nothing the model shows. An unmapped range is ENOMEM.
    */
   madvise(task: Task, addr: number, length: number, advice: number): OpResult {
     this.live(task);
@@ -714,6 +716,9 @@ export class Machine {
       const mm = task.mm!;
       const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
       if (advice === MADV_DONTNEED) return { ret: this.madviseDontneed(mm, addr, end) };
+      if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL) {
+        return { ret: this.madviseBehavior(mm, addr, end, advice) };
+      }
       const vmas: Vma[] = [];
       let cursor = addr;
       for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
@@ -743,6 +748,33 @@ export class Machine {
       }
       return { ret: 0 };
     }, task);
+  }
+
+  /**
+   * madvise_behavior (every release; modern madvise_update_vma): MADV_NORMAL clears VM_RAND_READ and
+   * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other, on [addr, end) only: the vma
+   * is split at the range edges or merged with a neighbour whose flags become equal (vmaModifyFlags).
+   * Fault-around (6.x) stays within the vma, so the split shows. sys_madvise's walk: a hole is -ENOMEM
+   * after the vmas around it were changed.
+   */
+  private madviseBehavior(mm: Mm, addr: number, end: number, advice: number): number {
+    let unmapped = 0;
+    let start = addr;
+    while (start < end) {
+      const v = findVma(mm, start);
+      if (!v) return -ENOMEM;
+      if (start < v.start) {
+        unmapped = -ENOMEM;
+        start = v.start;
+        if (start >= end) break;
+      }
+      const stop = Math.min(v.end, end);
+      let flags = v.flags & ~(VM_RAND_READ | VM_SEQ_READ);
+      if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
+      if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
+      start = flags === v.flags ? stop : Math.max(stop, vmaModifyFlags(this, v, start, stop, flags).end);
+    }
+    return unmapped;
   }
 
   /**
@@ -961,7 +993,9 @@ export class Machine {
     return task.mm.vmas.map((v) => {
       const perms = `${v.flags & VM_READ ? 'r' : '-'}${v.flags & VM_WRITE ? 'w' : '-'}${v.flags & VM_EXEC ? 'x' : '-'}${v.flags & 0x8 ? 's' : 'p'}`;
       const name = v.file ? (v.file.inode.unlinked ? '/dev/zero (deleted)' : v.file.inode.path) : '';
-      return `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(v.pgoff * PAGE_SIZE)} 00:00 ${v.file ? v.file.inode.ino : 0}${name ? '    ' + name : ''}`;
+      // show_map: vm_pgoff (an anonymous vma's is its address) up to 2.6.29, only a file's from 2.6.30
+      const offset = v.file || this.f.release <= 29 ? v.pgoff * PAGE_SIZE : 0;
+      return `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(offset)} 00:00 ${v.file ? v.file.inode.ino : 0}${name ? '    ' + name : ''}`;
     });
   }
 

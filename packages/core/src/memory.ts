@@ -16,8 +16,9 @@ import {
   FaultCtx, FN, FAULT_FLAG_WRITE, WINDOW, PH_DONE, PH_DISPATCH, PH_ANON_COMMIT, PH_ZERO_COMMIT, PH_FAULT_COMMIT,
   PH_NOPFN_COMMIT, PH_WP_COMMIT, PH_WP_MKWRITE_COMMIT, PH_FAULT_HANDLER_RESUME, PH_NOPFN_HANDLER_RESUME,
 } from './fault_ctx.js';
-import { PG_anon, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
 import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
+import { findMergeableAnonVma } from './mmap.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, Thread } from './mm_types.js';
 
@@ -319,7 +320,8 @@ function handlePresentPte(k: Machine, c: FaultCtx): number {
 // ---------------------------------------------------------------------------------------------
 
 function anonVmaPrepare(k: Machine, vma: Vma): void {
-  if (!vma.anonVma) vma.anonVma = { id: k.nextId() };
+  // anon_vma_prepare: a neighbour's anon_vma when find_mergeable_anon_vma finds one, else a new one
+  if (!vma.anonVma) vma.anonVma = findMergeableAnonVma(k, vma) ?? { id: k.nextId(), mm: vma.mm };
 }
 
 function doAnonymousPage(k: Machine, c: FaultCtx): number {
@@ -384,6 +386,7 @@ function doAnonymousPageCommit(k: Machine, c: FaultCtx): number {
   }
   c.mm.anonRss++;
   pageAddNewAnonRmap(k, c.newPage, vma, c.address);
+  setAnonExclusive(k, c.newPage); // modern: folio_add_new_anon_rmap(…, RMAP_EXCLUSIVE)
   c.tbl[c.slot] = entry;
   c.tbl[c.slot + 1] = pte.pfnPteHi(c.newPage);
   c.newPage = -1;
@@ -587,6 +590,7 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
     if (c.anon) {
       c.mm.anonRss++;
       pageAddNewAnonRmap(k, install, vma, c.address);
+      setAnonExclusive(k, install); // modern do_cow_fault: the private copy is exclusive
     } else {
       c.mm.fileRss++;
       pageAddFileRmap(k, install);
@@ -608,6 +612,11 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
 
 function clearPageMlock(k: Machine, pfn: number): void {
   k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_mlocked;
+}
+
+/** SetPageAnonExclusive: only the modern profile tracks it (2.6 has no such flag). */
+function setAnonExclusive(k: Machine, pfn: number): void {
+  if (k.f.anonExclusive) k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_anon_exclusive;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,8 +715,13 @@ function doWpPage(k: Machine, c: FaultCtx): number {
     // 2.6.26 final+: a pte without struct page in a shared-writable vma is reused (251b97f552b)
     if (k.f.wpReuseSharedNoPage && sharedWritable) return wpReuse(k, c);
   } else if (m.flags[old]! & PG_anon) {
-    // reuse an anonymous page that is exclusively ours (can_share_swap_page / reuse_swap_page)
-    if (m.mapcount[old] === 0) return wpReuse(k, c);
+    // reuse an anonymous page that is exclusively ours (can_share_swap_page / reuse_swap_page). Modern
+    // do_wp_page: PageAnonExclusive, or wp_can_reuse_anon_folio (a refcount test; the mapcount stands
+    // in for it), which marks the page exclusive again (SetPageAnonExclusive before wp_page_reuse)
+    if (m.flags[old]! & PG_anon_exclusive || m.mapcount[old] === 0) {
+      setAnonExclusive(k, old);
+      return wpReuse(k, c);
+    }
   } else if (sharedWritable) {
     if (vma.ops?.pageMkwrite) return doWpPageMkwrite(k, c);
     m.flags[old] = m.flags[old]! | PG_dirty; // set_page_dirty after the reuse
@@ -822,6 +836,7 @@ function doWpPageCommit(k: Machine, c: FaultCtx): number {
     c.tbl[c.slot] = entry; // never special
     c.tbl[c.slot + 1] = pte.pfnPteHi(np);
     pageAddNewAnonRmap(k, np, vma, c.address);
+    setAnonExclusive(k, np); // modern wp_page_copy: RMAP_EXCLUSIVE
     if (old >= 0) {
       pageRemoveRmap(k, old, vma, k.chain); // after the pte switch (945754a1754); 2.6.29+ checks nothing here
       m.putPage(old); // the pte's reference
@@ -1061,8 +1076,13 @@ function copyPteTable(k: Machine, dst: Vma, src: Vma, stbl: Uint32Array, slot0: 
     if (page >= 0) {
       m.getPage(page);
       pageDupRmap(k, page, k.chain);
-      if (m.flags[page]! & PG_anon) anonRss++;
-      else fileRss++;
+      if (m.flags[page]! & PG_anon) {
+        // modern copy_present_pte → folio_try_dup_anon_rmap_pte: the page is shared now, for good
+        m.flags[page] = m.flags[page]! & ~PG_anon_exclusive;
+        anonRss++;
+      } else {
+        fileRss++;
+      }
     }
     dtbl[slot] = child;
     dtbl[slot + 1] = hi;
@@ -1167,12 +1187,14 @@ function followPageGot(k: Machine, page: number, lo: number, flags: number): num
 }
 
 /**
- * Modern can_follow_write_pte: a forced write may go through a read-only pte when it maps an
- * exclusive anonymous page of a COW mapping (the COW already happened), so gup needs no second fault.
+ * Modern can_follow_write_pte: a forced write may go through a read-only pte of a COW mapping without
+ * VM_WRITE (a writable vma just takes the write fault) when it maps a PageAnonExclusive page (the COW
+ * already happened), so gup needs no second fault. After fork the page is not exclusive, even once
+ * the other mapper is gone: the write faults once (do_wp_page reuses it and marks it exclusive).
  */
 function canFollowWriteForced(k: Machine, vma: Vma, flags: number, page: number): boolean {
-  if (!k.f.anonExclusive || !(flags & FOLL_FORCE) || page < 0 || !isCowMapping(vma.flags)) return false;
-  return (k.mem.flags[page]! & PG_anon) !== 0 && k.mem.mapcount[page] === 0;
+  if (!k.f.anonExclusive || !(flags & FOLL_FORCE) || page < 0 || !isCowMapping(vma.flags) || vma.flags & VM_WRITE) return false;
+  return (k.mem.flags[page]! & (PG_anon | PG_anon_exclusive)) === (PG_anon | PG_anon_exclusive);
 }
 
 function noPageTable(k: Machine, vma: Vma, flags: number): number {

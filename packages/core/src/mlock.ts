@@ -7,7 +7,7 @@ import {
 } from './constants.js';
 import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
-import { splitVma, findVma } from './mmap.js';
+import { vmaModifyFlags, findVma } from './mmap.js';
 import { PG_mlocked, NO_MAPPING } from './page_alloc.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
@@ -151,11 +151,10 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
       return 0;
     }
   }
-  if (vma.start < start) vma = splitVma(k, vma, start);
-  if (vma.end > end) splitVma(k, vma, end);
+  // vma_merge with prev/next (every release, also when munlock makes the flags equal again), else split
+  vma = vmaModifyFlags(k, vma, start, end, newflags);
   const pages = (end - start) / PAGE_SIZE;
   mm.lockedVm += on ? pages : -pages;
-  vma.flags = newflags;
   if (!on) {
     munlockVmaPages(k, task, vma, start, end);
     return 0;
@@ -190,7 +189,8 @@ export function doMlock(k: Machine, task: Task, start: number, len: number, on: 
     const tmp = Math.min(vma.end, end);
     const err = mlockFixup(k, task, vma, nstart, tmp, on);
     if (err) return err;
-    nstart = tmp;
+    // do_mlock: a merge may have taken the vma after tmp in as well (prev->vm_end)
+    nstart = Math.max(tmp, findVma(mm, tmp - PAGE_SIZE)!.end);
     if (nstart >= end) return 0;
     vma = findVma(mm, nstart);
     if (!vma || vma.start !== nstart) return -ENOMEM;

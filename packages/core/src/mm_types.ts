@@ -7,6 +7,8 @@ import type { FaultCtx } from './fault_ctx.js';
 
 export interface AnonVma {
   id: number;
+  /** the mm whose anon_vma_prepare made it; a fork child's vmas share it (modern: an inherited anon_vma) */
+  mm?: Mm;
 }
 
 /** struct address_space: the page cache of one file and the vmas mapping it (i_mmap). */

@@ -14,11 +14,18 @@ export const PG_uncached = 1 << 5;
 export const PG_lru = 1 << 6;
 export const PG_referenced = 1 << 7;
 export const PG_buddy = 1 << 8; // free in the allocator
+/**
+ * PageAnonExclusive (PG_anon_exclusive, 5.19 6c287605fd56 [UNVERIFIED]; the model's "6.x" profile
+ * only): this anonymous page is mapped by one process alone, so mprotect and a forced gup write may
+ * give or use write access without a write fault. Set on a new anonymous page and on do_wp_page's
+ * reuse, cleared when fork shares the page; nothing sets it back when the other mapper goes.
+ */
+export const PG_anon_exclusive = 1 << 9;
 
 export const PAGE_FLAG_NAMES: ReadonlyArray<[number, string]> = [
   [PG_locked, 'locked'], [PG_reserved, 'reserved'], [PG_anon, 'anon'], [PG_dirty, 'dirty'],
   [PG_mlocked, 'mlocked'], [PG_uncached, 'uncached'], [PG_lru, 'lru'], [PG_referenced, 'referenced'],
-  [PG_buddy, 'buddy'],
+  [PG_buddy, 'buddy'], [PG_anon_exclusive, 'anon_exclusive'],
 ];
 
 export type RegionKind = 'ram' | 'device' | 'flash' | 'segment';
