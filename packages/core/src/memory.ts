@@ -1076,9 +1076,11 @@ function copyPteTable(k: Machine, dst: Vma, src: Vma, stbl: Uint32Array, slot0: 
     if (page >= 0) {
       m.getPage(page);
       pageDupRmap(k, page, k.chain);
-      if (m.flags[page]! & PG_anon) {
+      const pf = m.flags[page]!;
+      if (pf & PG_anon) {
         // modern copy_present_pte → folio_try_dup_anon_rmap_pte: the page is shared now, for good
-        m.flags[page] = m.flags[page]! & ~PG_anon_exclusive;
+        // (only the modern profile sets the flag: no store in fork's loop otherwise)
+        if (pf & PG_anon_exclusive) m.flags[page] = pf & ~PG_anon_exclusive;
         anonRss++;
       } else {
         fileRss++;
