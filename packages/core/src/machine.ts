@@ -401,8 +401,19 @@ export class Machine {
     return res;
   }
 
-  /** After an oops the task dies in the kernel: its locks are released, its mm is left as it is. */
-  private oopsTask(task: Task): void {
+  /**
+   * After an oops: die() → do_exit() ends the faulting thread; the task dies with its last thread.
+   * The thread's page-table lock is released; the model also lets go of its mmap_sem (the kernel
+   * leaves it held, so later writers would wait for good). The mm is left as it is.
+   */
+  private oopsTask(task: Task, thread?: Thread): void {
+    if (thread) {
+      thread.alive = false;
+      if (task.threads.some((t) => t.alive)) {
+        if (task.mm && task.mm.ptlHolder === thread.tid) task.mm.ptlHolder = 0;
+        return; // the other threads go on
+      }
+    }
     task.alive = false;
     task.exitReason = 'oops';
     if (task.mm) {
@@ -422,7 +433,7 @@ export class Machine {
   }
 
   private newThread(task: Task): Thread {
-    const t: Thread = { tid: this.pidCounter++, task, fault: new FaultCtx() };
+    const t: Thread = { tid: this.pidCounter++, task, alive: true, fault: new FaultCtx() };
     task.threads.push(t);
     return t;
   }
@@ -551,6 +562,7 @@ export class Machine {
    */
   beginAccess(t: Thread, addr: number, write: boolean): void {
     this.live(t.task);
+    if (!t.alive) throw new ConfigError(`thread ${t.tid} of task "${t.task.name}" died of an Oops`, 'thread');
     t.task.mm!.mmapSemReaders++; // the fault holds mmap_sem for read until the access ends
     this.stepping.set(t, { addr, write, attempts: 0, inFault: false, result: null, faults: [], reports: [] });
   }
@@ -619,7 +631,7 @@ export class Machine {
       if (!(e instanceof KernelBug)) throw e;
       s.inFault = false;
       finish({ outcome: 'oops', oops: { condition: e.condition, chain: e.chain } });
-      this.oopsTask(task);
+      this.oopsTask(task, t);
       return true;
     } finally {
       this.curFault = null;
@@ -636,6 +648,11 @@ export class Machine {
     const p = this.pte;
     if (!p.hwPresentBit(lo) || (write && !p.write(lo))) return false;
     return !this.arch.softwareYoungDirty || (p.young(lo) && (!write || p.dirty(lo)));
+  }
+
+  /** Forgets a stepped access whose task died under it (killed while this thread was in a window). */
+  abandonAccess(t: Thread): void {
+    this.stepping.delete(t);
   }
 
   /** The finished access's result (after stepAccess returned true). */

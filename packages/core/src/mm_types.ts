@@ -86,6 +86,8 @@ export interface Mm {
 export interface Thread {
   tid: number;
   task: Task;
+  /** false once the thread died of an Oops (die → do_exit ends the current thread only) */
+  alive: boolean;
   /** reused continuation record of this thread's current fault (no allocation per fault) */
   fault: FaultCtx;
 }

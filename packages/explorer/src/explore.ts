@@ -106,7 +106,7 @@ class World {
     if (this.active[i]) return true;
     const step = this.progs[i]![this.pc[i]!]!;
     const task = this.thread(i).task;
-    if (!task.alive || !task.mm) return true; // it will be skipped
+    if (!task.alive || !task.mm || !this.thread(i).alive) return true; // it will be skipped
     if (isAccess(step)) return true;
     return !WRITE_LOCKED.has(step.op) || task.mm.mmapSemReaders === 0;
   }
@@ -127,10 +127,15 @@ class World {
     const addr = this.address(step);
     const before = trace ? pteText(m, t, addr) : '';
     let then: string;
-    if (!t.task.alive || !t.task.mm) {
+    if (!t.task.alive || !t.task.mm || !t.alive) {
+      // the thread died (its own Oops), or its task did under it (an OOM kill while it sat in a window)
+      if (this.active[i]) {
+        m.abandonAccess(t);
+        this.active[i] = false;
+      }
       this.outcomes[i]!.push('dead');
       this.pc[i]!++;
-      then = 'skipped (task is dead)';
+      then = t.alive ? 'skipped (task is dead)' : 'skipped (thread is dead)';
     } else if (isAccess(step)) {
       if (!this.active[i]) {
         m.beginAccess(t, addr, step.op === 'write');

@@ -57,7 +57,7 @@ export function stateKey(k: Machine, threads: Thread[], progress: string): strin
       }
     }
   }
-  for (const t of k.tasks) parts.push(`task ${t.pid} ${t.alive} ${t.exitReason ?? ''} pins ${t.pins.join(',')}`);
+  for (const t of k.tasks) parts.push(`task ${t.pid} ${t.alive} ${t.exitReason ?? ''} pins ${t.pins.join(',')} dead ${t.threads.filter((th) => !th.alive).map((th) => th.tid).join(',')}`);
   for (const th of threads) {
     const c = th.fault;
     parts.push(`th${th.tid} ${c.phase} ${c.window} ${c.page} ${c.newPage} ${c.pfn} ${c.origLo} ${c.origHi} ${c.vpn} ${c.write} ${c.anon} ${c.ret}`);

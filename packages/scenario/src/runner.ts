@@ -271,6 +271,7 @@ export function runStep(st: RunState, step: Step, opts: StepOptions = {}): StepR
   const checks: Check[] = [];
   try {
     if ((!task.alive || !task.mm) && step.op !== 'exit') throw new StepFailure(`task "${step.task}" is no longer alive (${task.exitReason ?? 'exited'})`);
+    if (!thread.alive && step.op !== 'exit') throw new StepFailure(`thread "${step.thread}" of task "${step.task}" died of an Oops`);
     // the step address and the state before
     let addr = a.addr !== undefined ? resolveAddr(st, a.addr as AddrExpr, step.task) : undefined;
     // struct page state before the step, so that count/mapcount deltas work for any pfn
