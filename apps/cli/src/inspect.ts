@@ -1,14 +1,16 @@
 // `mixedmap inspect FILE --at STEP`: the machine state after a step, in the kernel's formats:
 // /proc/PID/maps, smaps-style accounting, a pagemap-style per-page view, and struct pages.
 
-import { PAGE_SIZE, VM_LOCKED, vmFlagNames, type PageInfo } from '@mixedmap/core';
+import { PAGE_SIZE, renderSmaps, vmFlagNames, type PageInfo } from '@mixedmap/core';
 import type { RunState } from '@mixedmap/scenario';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-const kb = (pages: number): string => `${String((pages * PAGE_SIZE) / 1024).padStart(8)} kB`;
 
 export interface PagemapEntry {
   addr: number;
+  /** the u64 /proc/PID/pagemap returns for this page (16 hex digits); null before 2.6.25 (no pagemap) */
+  entry: string | null;
+  // model annotations (not pagemap bits)
   present: boolean;
   none: boolean;
   pfn: number | null;
@@ -18,14 +20,19 @@ export interface PagemapEntry {
   special: boolean;
   /** vm_normal_page found a struct page */
   normal: boolean;
-  /** page_mapcount() == 1 (pagemap's PM_MMAP_EXCLUSIVE) */
+  /** page_mapcount() == 1 (modern pagemap's PM_MMAP_EXCLUSIVE; no 2.6 counterpart) */
   exclusive: boolean;
 }
 
 export interface VmaView {
   maps: string;
   flags: string[];
+  /** the kernel's smaps fields for the release, in kB (Machine.smaps) */
   smaps: Record<string, number>;
+  /** 6.x: the smaps VmFlags mnemonics; null for 2.6 (no VmFlags line) */
+  vmFlags: string[] | null;
+  /** model annotations, not smaps fields */
+  model: { rawPfnKb: number };
   pages: PagemapEntry[];
 }
 
@@ -39,6 +46,8 @@ export interface TaskView {
 }
 
 export interface InspectView {
+  /** the release (Features.release) the views follow */
+  release: number;
   tasks: TaskView[];
   pages: Array<PageInfo & { mappedBy: string[] }>;
 }
@@ -55,27 +64,15 @@ export function inspectState(st: RunState): InspectView {
     // a task that died in an Oops keeps its mm: show it (post mortem)
     tasks.push(view);
     if (!task.mm) continue;
-    const maps = m.procMaps(task);
+    // the kernel-format views come from the core (Machine.smaps / pagemap); here only the listing
+    const sm = m.smaps(task);
     task.mm.vmas.forEach((v, i) => {
-      const sm = { Size: 0, Rss: 0, Pss: 0, Shared_Clean: 0, Shared_Dirty: 0, Private_Clean: 0, Private_Dirty: 0, Referenced: 0, Anonymous: 0, Locked: 0, RawPfn: 0 };
       const list: PagemapEntry[] = [];
-      const n = (v.end - v.start) / PAGE_SIZE;
-      sm.Size = n;
       for (let a = v.start; a < v.end; a += PAGE_SIZE) {
         const p = m.readPte(task, a);
         const np = p.present ? m.vmNormalPage(task, a) : -1;
         const info = np >= 0 ? m.pageInfo(np) : null;
-        if (p.present && np < 0) sm.RawPfn++;
         if (info) {
-          // smaps counts only ptes with a struct page (vm_normal_page), like smaps_pte_range
-          sm.Rss++;
-          sm.Pss += 1 / Math.max(1, info.mapcount);
-          const shared = info.mapcount >= 2;
-          if (shared) p.dirty ? sm.Shared_Dirty++ : sm.Shared_Clean++;
-          else p.dirty ? sm.Private_Dirty++ : sm.Private_Clean++;
-          if (p.young) sm.Referenced++;
-          if (info.anon) sm.Anonymous++;
-          if (v.flags & VM_LOCKED) sm.Locked++;
           const e = pages.get(np) ?? { ...info, mappedBy: [] };
           e.mappedBy.push(`${name}:${hex(a)}`);
           pages.set(np, e);
@@ -86,15 +83,16 @@ export function inspectState(st: RunState): InspectView {
         }
         if (list.length < MAX_PAGES_PER_VMA && !p.none) {
           list.push({
-            addr: a, present: p.present, none: p.none, pfn: p.present ? p.pfn : null, write: p.write, dirty: p.dirty, young: p.young,
-            special: p.special, normal: np >= 0, exclusive: info ? info.mapcount === 1 : false,
+            addr: a, entry: m.pagemap(task, a), present: p.present, none: p.none, pfn: p.present ? p.pfn : null, write: p.write,
+            dirty: p.dirty, young: p.young, special: p.special, normal: np >= 0, exclusive: info ? info.mapcount === 1 : false,
           });
         }
       }
-      view.vmas.push({ maps: maps[i] ?? '', flags: vmFlagNames(v.flags), smaps: sm, pages: list });
+      const s = sm[i]!;
+      view.vmas.push({ maps: s.maps, flags: vmFlagNames(v.flags), smaps: s.fields, vmFlags: s.vmFlags, model: s.model, pages: list });
     });
   }
-  return { tasks, pages: [...pages.values()].sort((a, b) => a.pfn - b.pfn) };
+  return { release: m.f.release, tasks, pages: [...pages.values()].sort((a, b) => a.pfn - b.pfn) };
 }
 
 export function renderInspect(view: InspectView, title: string, zeroPfn: number): string[] {
@@ -105,24 +103,21 @@ export function renderInspect(view: InspectView, title: string, zeroPfn: number)
     out.push(`-- /proc/${t.pid}/maps`);
     for (const v of t.vmas) out.push(v.maps);
     out.push(`-- /proc/${t.pid}/smaps`);
-    for (const v of t.vmas) {
-      out.push(v.maps);
-      for (const [k, n] of Object.entries(v.smaps)) {
-        if (k === 'RawPfn') continue;
-        out.push(`${(k + ':').padEnd(16)}${kb(k === 'Pss' ? Math.round(n * 100) / 100 : n)}`);
-      }
-      out.push(`${'RawPfn:'.padEnd(16)}${kb(v.smaps.RawPfn!)}   (present ptes without struct page accounting: special/pfnmap/zero)`);
-      out.push(`${'VmFlags:'.padEnd(16)}${v.flags.join(' ')}`);
-    }
-    out.push(`-- pagemap (present, pfn, special, normal = vm_normal_page, exclusive = page_mapcount 1)`);
+    for (const v of t.vmas) out.push(...renderSmaps(view.release, { maps: v.maps, start: 0, end: 0, fields: v.smaps, vmFlags: v.vmFlags, model: v.model }));
+    // model facts that are no kernel field, kept apart from the kernel-format lines
+    out.push('-- model annotations per vma (not /proc output): present ptes without vm_normal_page (special/pfnmap/zero pfn), vm_flags');
+    for (const v of t.vmas) out.push(`${v.maps.slice(0, v.maps.indexOf(' '))}  raw ${v.model.rawPfnKb} kB  ${v.flags.join(' ') || '-'}`);
+    const pm = view.release >= 25;
+    out.push(`-- /proc/${t.pid}/pagemap${pm ? '' : ' (not in this release: /proc/PID/pagemap appears in 2.6.25)'}; after "#": model annotations, not pagemap bits`);
     for (const v of t.vmas) {
       for (const p of v.pages) {
+        const entry = p.entry ?? '-'.repeat(16);
         if (!p.present) {
-          out.push(`${hex(p.addr).padStart(14)}  not present (swap/file pte)`);
+          out.push(`${hex(p.addr).padStart(14)}  ${entry}  # not present (swap/file pte)`);
           continue;
         }
         const tags = [p.write ? 'rw' : 'ro', p.dirty ? 'dirty' : 'clean', p.young ? 'young' : 'old'];
-        out.push(`${hex(p.addr).padStart(14)}  present pfn ${hex(p.pfn!)}${p.pfn === zeroPfn ? ' (zero)' : ''} special=${p.special ? 1 : 0} normal=${p.normal ? 1 : 0} exclusive=${p.exclusive ? 1 : 0} ${tags.join(' ')}`);
+        out.push(`${hex(p.addr).padStart(14)}  ${entry}  # present pfn ${hex(p.pfn!)}${p.pfn === zeroPfn ? ' (zero)' : ''} special=${p.special ? 1 : 0} normal=${p.normal ? 1 : 0} exclusive=${p.exclusive ? 1 : 0} ${tags.join(' ')}`);
       }
     }
   }

@@ -19,7 +19,8 @@ export { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from
 export { findVma, vmGetPageProt, vmaWantsWritenotify, splitVma, type MmapArgs } from './mmap.js';
 export { findOrCreatePage, findGetPage, unmapMappingRange, truncateInodePages } from './filemap.js';
 export { checkInvariants, findLeaks } from './debug.js';
+export { mapsLine, smaps, renderSmaps, smapsFieldNames, vmFlagMnemonics, pagemapEntry, hasPagemap, type SmapsVma } from './proc.js';
 export {
-  Machine, createMachine, faultResultName, type MachineConfig, type OpResult, type FaultRecord, type PteInfo, type PageInfo,
+  Machine, createMachine, faultResultName, ACCESS_RETRY_WINDOW, type MachineConfig, type OpResult, type FaultRecord, type PteInfo, type PageInfo,
   type Outcome, type TraceEvent,
 } from './machine.js';

@@ -22,6 +22,7 @@ import { PageTables } from './pgtable.js';
 import { PteOps } from './pte.js';
 import { resolveFeatures, KernelVersionError, type Features, type KernelOptions } from './version.js';
 import { checkInvariants, findLeaks } from './debug.js';
+import { mapsLine, pagemapEntry, smaps, type SmapsVma } from './proc.js';
 import type { Inode, Mm, OpenFile, Task, Thread, Vma } from './mm_types.js';
 
 export interface MachineConfig {
@@ -126,7 +127,15 @@ export class Machine {
   private reportBuf: string[] = [];
   private faultBuf: FaultRecord[] = [];
   private quiet = 0;
-  private readonly stepping = new Map<Thread, { addr: number; write: boolean; attempts: number; inFault: boolean; result: OpResult | null; faults: FaultRecord[]; reports: string[] }>();
+  /**
+   * Accesses in progress under the stepping API. `holdsSem`: do_page_fault's read hold on mmap_sem,
+   * taken when the access faults and let go when the fault returns; `retry`: the fault returned and
+   * the access has not been retried yet (mmap_sem is free: a writer may get in).
+   */
+  private readonly stepping = new Map<Thread, {
+    addr: number; write: boolean; attempts: number; inFault: boolean; holdsSem: boolean; retry: boolean;
+    result: OpResult | null; faults: FaultRecord[]; reports: string[];
+  }>();
 
   constructor(cfg: MachineConfig) {
     try {
@@ -563,13 +572,13 @@ export class Machine {
   beginAccess(t: Thread, addr: number, write: boolean): void {
     this.live(t.task);
     if (!t.alive) throw new ConfigError(`thread ${t.tid} of task "${t.task.name}" died of an Oops`, 'thread');
-    t.task.mm!.mmapSemReaders++; // the fault holds mmap_sem for read until the access ends
-    this.stepping.set(t, { addr, write, attempts: 0, inFault: false, result: null, faults: [], reports: [] });
+    this.stepping.set(t, { addr, write, attempts: 0, inFault: false, holdsSem: false, retry: false, result: null, faults: [], reports: [] });
   }
 
   /** Whether the thread's access is inside a fault, stopped at a named window (its name), or null. */
   accessWindow(t: Thread): string | null {
     const s = this.stepping.get(t);
+    if (s?.retry) return ACCESS_RETRY_WINDOW;
     return s?.inFault ? t.fault.windowName() : null;
   }
 
@@ -582,8 +591,13 @@ export class Machine {
     this.reportBuf = s.reports;
     this.faultBuf = s.faults;
     this.resetOpChain();
+    // do_page_fault's up_read(mmap_sem)
+    const release = (): void => {
+      if (s.holdsSem && task.mm) task.mm.mmapSemReaders--;
+      s.holdsSem = false;
+    };
     const finish = (r: Partial<OpResult>): boolean => {
-      if (task.mm) task.mm.mmapSemReaders--;
+      release();
       s.result = { outcome: 'ok', ...r, faults: s.faults, reports: s.reports };
       return true;
     };
@@ -600,10 +614,21 @@ export class Machine {
           return true;
         }
         if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return finish({ outcome: 'SIGBUS' });
+        // the fault returned: mmap_sem is let go before the access is retried, so an mmap, munmap
+        // or mprotect may run in between
+        release();
+        s.retry = true;
+        return false;
       }
-      // the MMU retries the access: permission check, TLB fill, or a new fault
+      s.retry = false;
+      // the MMU retries the access: permission check, TLB fill, or a new fault (do_page_fault:
+      // down_read(mmap_sem), find_vma, the access check)
       const mm = task.mm!;
       if (s.attempts++ >= 8) return finish({ outcome: 'livelock' });
+      if (!s.holdsSem) {
+        mm.mmapSemReaders++;
+        s.holdsSem = true;
+      }
       const vma = findVma(mm, s.addr);
       if (!vma || s.addr < vma.start) return finish({ outcome: 'SIGSEGV' });
       if (s.write ? !(vma.flags & VM_WRITE) : !(vma.flags & (VM_READ | VM_EXEC | VM_WRITE))) return finish({ outcome: 'SIGSEGV' });
@@ -652,6 +677,8 @@ export class Machine {
 
   /** Forgets a stepped access whose task died under it (killed while this thread was in a window). */
   abandonAccess(t: Thread): void {
+    const s = this.stepping.get(t);
+    if (s?.holdsSem && t.task.mm) t.task.mm.mmapSemReaders--;
     this.stepping.delete(t);
   }
 
@@ -1004,16 +1031,20 @@ export class Machine {
     return v && v.start <= addr ? v : undefined;
   }
 
-  /** /proc/PID/maps lines. */
+  /** /proc/PID/maps lines (show_map / show_map_vma of the release, see proc.ts). */
   procMaps(task: Task): string[] {
     if (!task.mm) return [];
-    return task.mm.vmas.map((v) => {
-      const perms = `${v.flags & VM_READ ? 'r' : '-'}${v.flags & VM_WRITE ? 'w' : '-'}${v.flags & VM_EXEC ? 'x' : '-'}${v.flags & 0x8 ? 's' : 'p'}`;
-      const name = v.file ? (v.file.inode.unlinked ? '/dev/zero (deleted)' : v.file.inode.path) : '';
-      // show_map: vm_pgoff (an anonymous vma's is its address) up to 2.6.29, only a file's from 2.6.30
-      const offset = v.file || this.f.release <= 29 ? v.pgoff * PAGE_SIZE : 0;
-      return `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(offset)} 00:00 ${v.file ? v.file.inode.ino : 0}${name ? '    ' + name : ''}`;
-    });
+    return task.mm.vmas.map((v) => mapsLine(this, v));
+  }
+
+  /** /proc/PID/smaps of the release: per vma the maps line, the kernel's fields in kB, 6.x VmFlags (proc.ts). */
+  smaps(task: Task): SmapsVma[] {
+    return smaps(this, task);
+  }
+
+  /** The u64 /proc/PID/pagemap returns for addr (16 hex digits), or null before 2.6.25 (proc.ts). */
+  pagemap(task: Task, addr: number): string | null {
+    return pagemapEntry(this, task, addr);
   }
 
   checkInvariants(): string[] {
@@ -1038,9 +1069,8 @@ export class Machine {
   }
 }
 
-function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
-}
+/** The pseudo-window between a fault's return and the access's retry (mmap_sem not held). */
+export const ACCESS_RETRY_WINDOW = 'do_page_fault: fault done, mmap_sem released, the access is retried';
 
 export function faultResultName(ret: number): string {
   if (ret & VM_FAULT_OOM) return 'OOM';

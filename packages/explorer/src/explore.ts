@@ -5,7 +5,7 @@
 // explored once; the number of interleavings reaching each final state is counted over the graph.
 
 import { startRun, runStep, type RunState, type Step } from '@mixedmap/scenario';
-import { PAGE_SIZE, type Machine, type OpResult, type Thread } from '@mixedmap/core';
+import { ACCESS_RETRY_WINDOW, PAGE_SIZE, type Machine, type OpResult, type Thread } from '@mixedmap/core';
 import { evaluate, locationText, locations, truthy, type Expr, type Value } from './predicate.js';
 import { stateKey } from './state.js';
 import type { Litmus } from './litmus.js';
@@ -108,7 +108,26 @@ class World {
     const task = this.thread(i).task;
     if (!task.alive || !task.mm || !this.thread(i).alive) return true; // it will be skipped
     if (isAccess(step)) return true;
-    return !WRITE_LOCKED.has(step.op) || task.mm.mmapSemReaders === 0;
+    return !this.takesMmapSemForWrite(step) || task.mm.mmapSemReaders === 0;
+  }
+
+  /** Whether another live thread of thread i's mm has, as its next step, one that takes mmap_sem for write. */
+  private writerWaiting(i: number): boolean {
+    const mm = this.thread(i).task.mm;
+    return this.names.some((_, j) => {
+      if (j === i || this.done(j) || this.active[j]) return false;
+      const t = this.thread(j);
+      return t.alive && t.task.alive && t.task.mm === mm && this.takesMmapSemForWrite(this.progs[j]![this.pc[j]!]!);
+    });
+  }
+
+  /**
+   * The ops that take mmap_sem for write. sys_madvise does for every advice in 2.6.19–2.6.21; from
+   * 2.6.22 (madvise_need_mmap_write) not for DONTNEED, WILLNEED, REMOVE or the populate advice.
+   */
+  private takesMmapSemForWrite(step: Step): boolean {
+    if (step.op === 'madvise') return this.machine.f.release <= 21 || !MADVISE_READ_LOCKED.has(String(step.args.advice));
+    return WRITE_LOCKED.has(step.op);
   }
 
   address(step: Step): number {
@@ -141,7 +160,11 @@ class World {
         m.beginAccess(t, addr, step.op === 'write');
         this.active[i] = true;
       }
-      if (m.stepAccess(t)) {
+      let finished = m.stepAccess(t);
+      // between a fault's return and the retry mmap_sem is free: a scheduling point only when a
+      // thread of the same mm waits to take it for write (otherwise nothing can tell the difference)
+      while (!finished && m.accessWindow(t) === ACCESS_RETRY_WINDOW && !this.writerWaiting(i)) finished = m.stepAccess(t);
+      if (finished) {
         const r = m.accessResult(t);
         this.finish(i, r);
         then = describe(r);
@@ -173,6 +196,7 @@ class World {
 }
 
 const WRITE_LOCKED = new Set(['mmap', 'munmap', 'mprotect', 'mlock', 'munlock', 'fork', 'exit', 'clone']);
+const MADVISE_READ_LOCKED = new Set(['dontneed', 'willneed', 'remove', 'populate_read', 'populate_write']);
 
 function isAccess(step: Step): boolean {
   return step.op === 'read' || step.op === 'write';

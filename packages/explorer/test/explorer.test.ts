@@ -64,6 +64,17 @@ describe('worked races', () => {
     expect(outcomes.every((o) => o.includes('ok') && !o.includes('dead'))).toBe(true);
   });
 
+  test('madvise(MADV_SEQUENTIAL) takes mmap_sem for write: it runs before the fault, after it, or before the retry — never inside it', async () => {
+    const r = await run('madvise-split-vs-fault.yaml');
+    expect([r.ok, r.interleavings, r.positive, r.negative]).toEqual([true, 3, 3, 0]);
+  });
+
+  test('mmap_sem is let go between a fault and the retry: mprotect can get in after the fill, the store then gets SIGSEGV', async () => {
+    const r = await run('xip-mprotect-between-faults.yaml');
+    const states = r.states.map((st) => `${st.values['outcome(p)']} ${st.values['pte(s+1p).present']}`).sort();
+    expect(states).toEqual(['SIGSEGV false', 'SIGSEGV true', 'ok true']);
+  });
+
   test('do_anonymous_page pte_none recheck: no double count in any interleaving; without it the leak shows', async () => {
     const good = await run('anon-write-race.yaml');
     expect([good.ok, good.states.length, good.interleavings]).toEqual([true, 1, 20]);
