@@ -20,7 +20,7 @@ import { ConfigError, KernelBug } from './oops.js';
 import { MemoryModel, PAGE_FLAG_NAMES, PG_anon, PG_buddy, PG_reserved, type MemRegionConfig } from './page_alloc.js';
 import { PageTables } from './pgtable.js';
 import { PteOps } from './pte.js';
-import { resolveFeatures, KernelVersionError, type Features, type KernelOptions } from './version.js';
+import { kernelName, resolveFeatures, KernelVersionError, type Features, type KernelOptions } from './version.js';
 import { checkInvariants, findLeaks } from './debug.js';
 import { mapsLine, pagemapEntry, smaps, type SmapsVma } from './proc.js';
 import type { Inode, Mm, OpenFile, Task, Thread, Vma } from './mm_types.js';
@@ -151,7 +151,7 @@ export class Machine {
     }
     if (this.f.zeroPage === 's003' && !this.arch.hasPteSpecial) {
       // S003 tells its zero pte apart by pte_special only (vm_normal_page, follow_page)
-      throw new ConfigError(`kernel variant zero-page-S003 needs an arch with pte_special, and ${this.arch.name} has none at 2.6.${this.f.release}`, 'kernelOptions.variant');
+      throw new ConfigError(`kernel variant zero-page-S003 needs an arch with pte_special, and ${this.arch.name} has none at ${kernelName(this.f.release)}`, 'kernelOptions.variant');
     }
     this.debug = cfg.debug ?? true;
     this.pte = new PteOps(this.arch.layout);

@@ -117,6 +117,11 @@ export function parseKernelVersion(version: string): number | undefined {
   return n >= MIN_RELEASE && n <= MAX_RELEASE ? n : undefined;
 }
 
+/** The release as users write it: "2.6.N", or "6.x" for the modern profile. */
+export function kernelName(release: number): string {
+  return release === MODERN_RELEASE ? '6.x' : `2.6.${release}`;
+}
+
 export function epochOf(release: number): Epoch {
   if (release <= 22) return 'E1';
   if (release <= 25) return 'E2';

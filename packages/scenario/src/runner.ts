@@ -2,7 +2,7 @@
 // Shared by the CLI, the bench and the interleaving explorer.
 
 import {
-  createMachine, ConfigError, vmFlagNames, PAGE_SIZE, PAGE_FLAG_NAMES, PG_anon, PG_reserved,
+  createMachine, ConfigError, kernelName, vmFlagNames, PAGE_SIZE, PAGE_FLAG_NAMES, PG_anon, PG_reserved,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_POPULATE,
   FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
   MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
@@ -212,7 +212,7 @@ export function runScenario(s: LoadedScenario, opts: RunOptions = {}): ScenarioR
   return {
     name: s.name,
     file: s.file,
-    machine: { arch: st.machine.arch.name, kernel: `2.6.${st.machine.f.release}` },
+    machine: { arch: st.machine.arch.name, kernel: kernelName(st.machine.f.release) },
     steps: results,
     passed: end.passed,
     leaks: end.leaks,
