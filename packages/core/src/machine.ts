@@ -763,24 +763,21 @@ export class Machine {
       if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL) {
         return { ret: this.madviseBehavior(mm, addr, end, advice) };
       }
-      const vmas: Vma[] = [];
-      let cursor = addr;
-      for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
-        if (v.start > cursor) return { ret: -ENOMEM };
-        vmas.push(v);
-        cursor = v.end;
-      }
-      if (cursor < end) return { ret: -ENOMEM };
       if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
-        // a vma that does not permit the access is EINVAL, like VM_PFNMAP|VM_IO (measured on 6.x)
-        const need = advice === MADV_POPULATE_WRITE ? VM_WRITE : VM_READ;
-        if (vmas.some((v) => v.flags & (VM_PFNMAP | VM_IO) || !(v.flags & need))) return { ret: -EINVAL };
+        // madvise_populate (6.10+; no up-front walk): faultin_page_range from `start`, each vma checked
+        // only when gup reaches it: none → -ENOMEM; VM_PFNMAP|VM_IO or without the access → -EINVAL
+        // (measured on 6.x); a SIGBUS/SIGSEGV → -EFAULT. The pages before the failing one stay populated.
+        const write = advice === MADV_POPULATE_WRITE;
+        const need = write ? VM_WRITE : VM_READ;
         mm.mmapSemReaders++;
         try {
-          // madvise_populate: after a short count, again from the page that stopped it, whose
-          // error (-EFAULT for SIGBUS/SIGSEGV) is the call's
           for (let start = addr; start < end; ) {
-            const r = getUserPages(this, task.threads[0]!, start, (end - start) / PAGE_SIZE, advice === MADV_POPULATE_WRITE, false, null);
+            const v = findVma(mm, start);
+            if (!v || v.start > start) return { ret: -ENOMEM };
+            if (v.flags & (VM_PFNMAP | VM_IO) || !(v.flags & need)) return { ret: -EINVAL };
+            const stop = Math.min(end, v.end);
+            // after a short count, again from the page that stopped it, whose error is the call's
+            const r = getUserPages(this, task.threads[0]!, start, (stop - start) / PAGE_SIZE, write, false, null);
             if (r < 0) return { ret: r };
             if (r === 0) return { ret: -EFAULT };
             start += r * PAGE_SIZE;
@@ -790,6 +787,13 @@ export class Machine {
           mm.mmapSemReaders--;
         }
       }
+      // MADV_WILLNEED: madvise_walk_vmas, a hole is -ENOMEM
+      let cursor = addr;
+      for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
+        if (v.start > cursor) return { ret: -ENOMEM };
+        cursor = v.end;
+      }
+      if (cursor < end) return { ret: -ENOMEM };
       return { ret: 0 };
     }, task);
   }

@@ -2,9 +2,10 @@
 // and how gup's errors become mlock's errno, release by release.
 
 import {
-  VM_IO, VM_PFNMAP, VM_LOCKED, VM_WRITE, VM_SHARED, VM_DONTEXPAND, VM_RESERVED, VM_HUGETLB, EFAULT, ENOMEM, EAGAIN, EPERM,
-  EINVAL, PAGE_SIZE,
+  VM_IO, VM_PFNMAP, VM_LOCKED, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_DONTEXPAND, VM_RESERVED, VM_HUGETLB, VM_MIXEDMAP, EFAULT, ENOMEM,
+  EAGAIN, EPERM, EINVAL, PAGE_SIZE,
 } from './constants.js';
+import { MODERN_RELEASE } from './version.js';
 import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
 import { vmaModifyFlags, findVma } from './mmap.js';
@@ -21,6 +22,15 @@ function populateWrite(k: Machine, vma: Vma): boolean {
   return k.f.populateWrite === 'vm_write' ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
 }
 
+/**
+ * Modern populate_vma_page_range: FOLL_FORCE for any accessible vma ("in case it's not readable, ie
+ * write-only or executable"), so gup checks VM_MAYREAD there; PROT_NONE stays -EFAULT. 2.6's
+ * make_pages_present and __mlock_vma_pages_range pass no force.
+ */
+function populateForce(k: Machine, vma: Vma): boolean {
+  return k.f.release === MODERN_RELEASE && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+}
+
 /** __mlock_posix_error_return (2.6.28+): gup's -EFAULT → -ENOMEM, -ENOMEM → -EAGAIN */
 function posixError(ret: number): number {
   return ret === -EFAULT ? -ENOMEM : ret === -ENOMEM ? -EAGAIN : ret;
@@ -35,7 +45,7 @@ function posixError(ret: number): number {
 export function makePagesPresent(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   k.enter(FN.make_pages_present);
   const nr = (end - start) / PAGE_SIZE;
-  const ret = getUserPages(k, task.threads[0]!, start, nr, populateWrite(k, vma), false, null);
+  const ret = getUserPages(k, task.threads[0]!, start, nr, populateWrite(k, vma), populateForce(k, vma), null);
   if (k.f.mlock === 'mlock_vma_pages_range') return ret < 0 ? ret : ret === nr ? 0 : -EFAULT;
   if (k.f.release >= 27) {
     if (ret < 0) return posixError(ret);
@@ -60,11 +70,12 @@ function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: num
   let ret = 0;
   while (nr > 0) {
     const pages: number[] = [];
-    ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, false, pages);
+    ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, populateForce(k, vma), pages);
     // < 0: the error ends the loop; 0 (WARN_ON in 2.6.28–2.6.31) cannot happen for nr > 0
     if (ret <= 0) break;
     for (const pfn of pages) {
-      if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! | PG_mlocked; // mlock_vma_page
+      // mlock_vma_page (modern: the fault path's mlock of a page in a VM_LOCKED vma)
+      if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
       k.putPageChecked(pfn); // the zero page too: get_page/put_page (ML32 comment)
     }
     addr += ret * PAGE_SIZE;
@@ -122,6 +133,15 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
     return;
   }
   // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
+  mlockPresentPages(k, vma, start, end, false);
+}
+
+/**
+ * PG_mlocked on the pages already mapped in [start, end), no faults: 2.6.32 munlock_vma_pages_range
+ * (follow_page) and modern mlock_vma_pages_range (a pte walk, mlock_folio / munlock_folio).
+ */
+function mlockPresentPages(k: Machine, vma: Vma, start: number, end: number, on: boolean): void {
+  const m = k.mem;
   const pt = vma.mm.pt;
   const pte = k.pte;
   for (let a = start; a < end; a += PAGE_SIZE) {
@@ -130,8 +150,29 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
     const hi = pt.tbl[pt.slot + 1]!;
     if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
     const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page >= 0) m.flags[page] = m.flags[page]! & ~PG_mlocked;
+    if (page >= 0) m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
   }
+}
+
+/**
+ * Modern __mm_populate(start, len, ignore_errors = 0), do_mlock's second half: every vma of [start, end)
+ * in order, VM_IO|VM_PFNMAP skipped, populate_vma_page_range (gup) on the rest whether or not it was
+ * already VM_LOCKED; the first error ends it (a short gup count retries at the failing page, which then
+ * returns the error). Returns 0 or gup's -errno.
+ */
+function mmPopulate(k: Machine, task: Task, start: number, end: number): number {
+  const mm = task.mm!;
+  for (let nstart = start; nstart < end; ) {
+    const vma = findVma(mm, nstart); // find_vma_intersection(mm, nstart, end)
+    if (!vma || vma.start >= end) break;
+    const nend = Math.min(end, vma.end);
+    if (!(vma.flags & (VM_IO | VM_PFNMAP))) {
+      const r = mlockVmaPages(k, task, vma, Math.max(nstart, vma.start), nend);
+      if (r < 0) return r;
+    }
+    nstart = nend;
+  }
+  return 0;
 }
 
 /**
@@ -140,8 +181,18 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
 function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number, on: boolean): number {
   const mm = task.mm!;
   const newflags = on ? vma.flags | VM_LOCKED : vma.flags & ~VM_LOCKED;
-  // every release: nothing to change → 0 at once: no split, no count, no population (F4)
+  // every release: nothing to change → 0 at once: no split, no count (F4); 2.6 also no population
+  // (modern do_mlock populates the whole range afterwards, mmPopulate)
   if (newflags === vma.flags) return 0;
+  if (k.f.release === MODERN_RELEASE) {
+    // modern mlock_fixup: VM_SPECIAL and hugetlb vmas keep their flags and are not counted
+    if (vma.flags & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB)) return 0;
+    vma = vmaModifyFlags(k, vma, start, end, newflags);
+    mm.lockedVm += on ? (end - start) / PAGE_SIZE : -(end - start) / PAGE_SIZE;
+    // mlock_vma_pages_range: only the pages already mapped are (un)locked here, no faults
+    mlockPresentPages(k, vma, start, end, on);
+    return 0;
+  }
   if (k.f.mlock === 'mlock_vma_pages_range') {
     // 2.6.28+: VM_IO|VM_PFNMAP skipped entirely (B9)
     if (vma.flags & (VM_IO | VM_PFNMAP)) return 0;
@@ -172,7 +223,9 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
 /**
  * sys_mlock / sys_munlock → do_mlock: only the first vma is checked up front; then vma by vma in
  * address order, stopping at the first error, and a gap to the next vma is -ENOMEM after the vmas
- * before it were (un)locked (F5).
+ * before it were (un)locked (F5). 2.6 populates each vma as it is locked; modern do_mlock
+ * (apply_vma_lock_flags, then __mm_populate) locks the whole range first and populates it only
+ * when that succeeded.
  */
 export function doMlock(k: Machine, task: Task, start: number, len: number, on: boolean): number {
   k.enter(FN.mlock_fixup);
@@ -191,10 +244,14 @@ export function doMlock(k: Machine, task: Task, start: number, len: number, on: 
     if (err) return err;
     // do_mlock: a merge may have taken the vma after tmp in as well (prev->vm_end)
     nstart = Math.max(tmp, findVma(mm, tmp - PAGE_SIZE)!.end);
-    if (nstart >= end) return 0;
+    if (nstart >= end) break;
     vma = findVma(mm, nstart);
     if (!vma || vma.start !== nstart) return -ENOMEM;
   }
+  if (k.f.release !== MODERN_RELEASE || !on) return 0;
+  // modern do_mlock: __mm_populate's error through __mlock_posix_error_return
+  const r = mmPopulate(k, task, start, end);
+  return r < 0 ? posixError(r) : 0;
 }
 
 export { EINVAL };

@@ -424,23 +424,18 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
   k.enter(FN.mprotect_fixup);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
-  // the range must be fully mapped
-  let cursor = start;
-  for (let v = findVma(mm, start); v && v.start < end; v = findVma(mm, v.end)) {
-    if (v.start > cursor) return -ENOMEM;
-    cursor = v.end;
-  }
-  if (cursor < end) return -ENOMEM;
   const want = protToVmFlags(prot);
-  for (let v = findVma(mm, start); v && v.start < end; v = findVma(mm, v.end)) {
-    if ((want & VM_READ && !(v.flags & VM_MAYREAD)) || (want & VM_WRITE && !(v.flags & VM_MAYWRITE)) || (want & VM_EXEC && !(v.flags & VM_MAYEXEC))) {
+  const pte = k.pte;
+  // sys_mprotect (v2.6.19–v2.6.32; modern do_mprotect_pkey alike): vma by vma over [from, to); a merge
+  // may take the walk past `to` (prev->vm_end). Nothing is checked up front but the first vma: a gap
+  // (-ENOMEM) or a vma refusing the prot (-EACCES) ends the walk, and the vmas before keep the change.
+  for (let from = start; from < end; ) {
+    const cur = findVma(mm, from);
+    if (!cur || cur.start > from) return -ENOMEM;
+    // newflags & ~(newflags >> 4): a VM_MAY* bit missing for the wanted access
+    if ((want & VM_READ && !(cur.flags & VM_MAYREAD)) || (want & VM_WRITE && !(cur.flags & VM_MAYWRITE)) || (want & VM_EXEC && !(cur.flags & VM_MAYEXEC))) {
       return -EACCES;
     }
-  }
-  const pte = k.pte;
-  // sys_mprotect: vma by vma over [from, to); a merge may take the walk past `to` (prev->vm_end)
-  for (let from = start; from < end; ) {
-    const cur = findVma(mm, from)!;
     const to = Math.min(cur.end, end);
     const oldFlags = cur.flags;
     let newFlags = (oldFlags & ~(VM_READ | VM_WRITE | VM_EXEC)) | want;

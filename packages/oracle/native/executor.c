@@ -71,6 +71,7 @@
 
 #define MAX_TASKS 64
 #define MAX_FILES 64
+#define MAX_DESCS 4096
 #define MAX_MAPS 256
 #define MAX_STEPS 4096
 #define MAX_ARGS 8
@@ -84,17 +85,17 @@
 
 enum op {
   OP_MMAP, OP_MUNMAP, OP_MPROTECT, OP_MLOCK, OP_MUNLOCK, OP_MADVISE, OP_READ, OP_WRITE, OP_POKE, OP_PEEK,
-  OP_FORK, OP_EXIT, OP_TRUNCATE, OP_FAIL,
+  OP_FORK, OP_EXIT, OP_TRUNCATE, OP_FAIL, OP_OPEN,
 };
 static const char *const OP_NAMES[] = {
-  "mmap", "munmap", "mprotect", "mlock", "munlock", "madvise", "read", "write", "poke", "peek", "fork", "exit", "truncate", "fail",
+  "mmap", "munmap", "mprotect", "mlock", "munlock", "madvise", "read", "write", "poke", "peek", "fork", "exit", "truncate", "fail", "open",
 };
 
 struct step {
   int idx, tid, op, line;
   int mid;              /* mapping the step works on (-1 none) */
   unsigned long off, len;
-  int prot, flags, src, fid, advice, child, err;
+  int prot, flags, src, fid, desc, rdonly, advice, child, err;
   unsigned long offset, hint, size;
 };
 
@@ -226,6 +227,7 @@ static void parse_program(FILE *in, unsigned long cli_limit) {
   int task_seen[MAX_TASKS] = { 0 };
   int map_defined[MAX_MAPS] = { 0 };
   int file_defined[MAX_FILES] = { 0 };
+  static int desc_defined[MAX_DESCS];
   while (fgets(line, sizeof line, in)) {
     lineno++;
     if (!strchr(line, '\n') && !feof(in)) fatal_program(lineno, "line too long");
@@ -308,7 +310,11 @@ static void parse_program(FILE *in, unsigned long cli_limit) {
             s->src = 3;
             s->fid = parse_id(a[4] + 7, lineno, "file id", MAX_FILES);
             if (!file_defined[s->fid]) fatal_program(lineno, "file %d is not declared", s->fid);
-          } else fatal_program(lineno, "bad mapping source \"%s\" (anon, zero, file:FID or rofile:FID)", a[4]);
+          } else if (strncmp(a[4], "fd:", 3) == 0) {
+            s->src = 4;
+            s->desc = parse_id(a[4] + 3, lineno, "descriptor id", MAX_DESCS);
+            if (!desc_defined[s->desc]) fatal_program(lineno, "descriptor %d is not opened by an earlier open step", s->desc);
+          } else fatal_program(lineno, "bad mapping source \"%s\" (anon, zero, file:FID, rofile:FID or fd:DESC)", a[4]);
           if ((s->src == 0) != !!(s->flags & MAP_ANONYMOUS)) fatal_program(lineno, "source anon goes with flag a, and only it");
           s->offset = parse_num(a[5], lineno, "offset");
           s->hint = parse_num(a[6], lineno, "hint");
@@ -361,6 +367,19 @@ static void parse_program(FILE *in, unsigned long cli_limit) {
           s->fid = parse_id(a[0], lineno, "file id", MAX_FILES);
           if (!file_defined[s->fid]) fatal_program(lineno, "file %d is not declared", s->fid);
           s->size = parse_num(a[1], lineno, "size");
+          if (s->size > P.limit) fatal_program(lineno, "file size %lu exceeds the limit %lu", s->size, P.limit);
+          break;
+        case OP_OPEN:
+          /* open DESC FID rw|ro SIZE: a new struct file of memfd FID in the task (SIZE > 0: it creates the file) */
+          NARGS(4);
+          s->desc = parse_id(a[0], lineno, "descriptor id", MAX_DESCS);
+          if (desc_defined[s->desc]) fatal_program(lineno, "descriptor %d opened twice", s->desc);
+          desc_defined[s->desc] = 1;
+          s->fid = parse_id(a[1], lineno, "file id", MAX_FILES);
+          if (!file_defined[s->fid]) fatal_program(lineno, "file %d is not declared", s->fid);
+          if (strcmp(a[2], "rw") != 0 && strcmp(a[2], "ro") != 0) fatal_program(lineno, "open mode is rw or ro");
+          s->rdonly = a[2][0] == 'r' && a[2][1] == 'o';
+          s->size = parse_num(a[3], lineno, "size");
           if (s->size > P.limit) fatal_program(lineno, "file size %lu exceeds the limit %lu", s->size, P.limit);
           break;
         case OP_FAIL:
@@ -416,6 +435,8 @@ struct reply {
 
 static int cmd_rd[MAX_TASKS], cmd_wr[MAX_TASKS], rep_rd[MAX_TASKS], rep_wr[MAX_TASKS];
 static int memfds[MAX_FILES];
+/* per process (inherited on fork like the kernel's fd table): the struct file each open step made */
+static int descs[MAX_DESCS];
 static int my_tid = -1;
 static unsigned long map_addr[MAX_MAPS]; /* per process: where each mapping is (0: never mapped here) */
 static int map_live[MAX_MAPS];           /* per process: not unmapped as a whole */
@@ -562,6 +583,13 @@ static unsigned long addr_of(const struct step *s, volatile int *err) {
 
 static void run_loop(void);
 
+/* a new struct file for memfd FID: reopen it through /proc/self/fd */
+static int reopen_memfd(int fid, int rdonly) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", memfds[fid]);
+  return open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+}
+
 static void do_step(const struct step *s, struct reply *r) {
   volatile unsigned long a = 0;
   volatile int err = 0;
@@ -588,13 +616,11 @@ static void do_step(const struct step *s, struct reply *r) {
   switch (s->op) {
     case OP_MMAP: {
       int fd = -1, flags = s->flags;
+      /* file:/rofile: an open of its own for this mmap (a new struct file, as the scenario's
+         `file:` opens the path), closed after the mmap; fd: the struct file of an open step */
       if (s->src == 1) fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
-      else if (s->src == 2) fd = memfds[s->fid];
-      else if (s->src == 3) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", memfds[s->fid]);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-      }
+      else if (s->src == 2 || s->src == 3) fd = reopen_memfd(s->fid, s->src == 3);
+      else if (s->src == 4) fd = descs[s->desc];
       void *hint = (void *)s->hint;
       if (s->hint && !(flags & MAP_FIXED)) flags |= MAP_FIXED_NOREPLACE;
       void *p = mmap(hint, s->len, s->prot, flags, fd, (off_t)s->offset);
@@ -607,7 +633,7 @@ static void do_step(const struct step *s, struct reply *r) {
         ret = (long)p;
         madvise(p, s->len, MADV_NOHUGEPAGE);
       }
-      if ((s->src == 1 || s->src == 3) && fd >= 0) close(fd);
+      if ((s->src == 1 || s->src == 2 || s->src == 3) && fd >= 0) close(fd);
       break;
     }
     case OP_MUNMAP:
@@ -660,6 +686,11 @@ static void do_step(const struct step *s, struct reply *r) {
     case OP_TRUNCATE:
       ret = ftruncate(memfds[s->fid], (off_t)s->size);
       if (ret) err = errno;
+      break;
+    case OP_OPEN:
+      descs[s->desc] = reopen_memfd(s->fid, s->rdonly);
+      if (descs[s->desc] < 0) err = errno, ret = -1;
+      else if (s->size && ftruncate(memfds[s->fid], (off_t)s->size)) err = errno, ret = -1;
       break;
     case OP_FAIL:
       err = s->err;

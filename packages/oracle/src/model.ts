@@ -1,7 +1,7 @@
 // The model side: runs the scenario's steps on the model (the scenario's machine, kernel "6.x")
 // and takes, after every step, the same per-page snapshot the executor takes on the live kernel.
 
-import { PAGE_SIZE, type Machine, type OpResult } from '@mixedmap/core';
+import { PAGE_SIZE, defineDriver, type Driver, type Inode, type Machine, type OpResult } from '@mixedmap/core';
 import { startRun, runStep, type LoadedScenario, type RunState, type Step } from '@mixedmap/scenario';
 import type { Plan, PlannedStep } from './plan.js';
 
@@ -60,9 +60,24 @@ export interface ModelRun {
 
 const EMPTY: OpResult = { outcome: 'ok', faults: [], reports: [] };
 
+/**
+ * /dev/zero for private mappings (drivers/char/mem.c mmap_zero, every release; modern: vma_set_anonymous):
+ * the vma is anonymous for the fault path (no vm_ops) but keeps /dev/zero as its vm_file, so
+ * is_mergeable_vma never merges it with a real anonymous vma, nor with a mapping of another open of
+ * /dev/zero (each `file: /dev/zero` step is its own open). Shared /dev/zero mappings are shmem
+ * (shmem_zero_setup) and run as shared anonymous mappings (runOne).
+ */
+const devZero: Driver<Record<string, unknown>, { inode?: Inode }> = defineDriver<Record<string, unknown>, { inode?: Inode }>({
+  name: 'oracle-dev-zero',
+  paths: () => ['/dev/zero'],
+  init: () => ({}),
+  lookup: (k, state): Inode => (state.inode ??= k.newInode(devZero, '/dev/zero', 0, null)),
+  mmap: () => 0,
+});
+
 /** Runs the plan's steps on the model. */
 export function runModel(s: LoadedScenario, plan: Plan): ModelRun {
-  const st = startRun(s);
+  const st = startRun({ ...s, plugins: { ...s.plugins, drivers: [...s.plugins.drivers, { driver: devZero, settings: {} }] } } as LoadedScenario);
   const m = st.machine;
   // per task: mapping id → address in that task's mm
   const tables = new Map<string, Map<number, number>>(plan.tasks.slice(0, s.tasks.length).map((t) => [t, new Map()]));
@@ -102,8 +117,9 @@ export function runModel(s: LoadedScenario, plan: Plan): ModelRun {
 
 function runOne(st: RunState, ps: PlannedStep): OpResult {
   const step = ps.step;
-  if (ps.op === 'mmap' && ps.fid === 'zero') {
-    // /dev/zero: the kernel makes a private mapping anonymous and a shared one shmem (shmem_zero_setup)
+  if (ps.op === 'mmap' && ps.fid === 'zero' && (step.args.flags as string[]).includes('shared')) {
+    // shared /dev/zero: the kernel makes it shmem (shmem_zero_setup), a shared anonymous mapping;
+    // a private one maps /dev/zero itself (devZero)
     const args: Record<string, unknown> = { ...step.args, flags: [...(step.args.flags as string[]), 'anonymous'] };
     delete args.file;
     delete args.mode;

@@ -28,6 +28,8 @@ export interface PlannedStep {
   fid?: number | 'zero';
   /** mmap of a file opened read-only */
   rdonly?: boolean;
+  /** open: the struct file it makes (executor descriptor id); mmap fd: the one it maps */
+  desc?: number;
   /** fork: the child task id */
   child?: number;
   /** open: this step creates the file */
@@ -127,7 +129,8 @@ export function planScenario(s: LoadedScenario, opts: { limit?: number; hostArch
   const underMount = (p: string): boolean => p.startsWith(mount.endsWith('/') ? mount : `${mount}/`);
   // per task: symbol → mapping id; fds → file id (+ read-only)
   const syms = new Map<string, Map<string, number>>(tasks.map((t) => [t, new Map()]));
-  const fds = new Map<string, Map<string, { fid: number; rdonly: boolean }>>(tasks.map((t) => [t, new Map()]));
+  const fds = new Map<string, Map<string, { fid: number; rdonly: boolean; desc: number }>>(tasks.map((t) => [t, new Map()]));
+  let descs = 0;
   const mappings: Plan['mappings'] = [];
   let totalBytes = bootFiles.reduce((a, f) => a + f.size, 0);
   let fileBytes = totalBytes;
@@ -188,6 +191,7 @@ export function planScenario(s: LoadedScenario, opts: { limit?: number; hostArch
           if (fd) {
             ps.fid = fd.fid;
             ps.rdonly = fd.rdonly;
+            ps.desc = fd.desc;
           } else ps.enoent = true;
         }
         if (flags.includes('shared') && flags.includes('anonymous') && !hasPagecache) {
@@ -221,7 +225,8 @@ export function planScenario(s: LoadedScenario, opts: { limit?: number; hostArch
           totalBytes += size;
           if (totalBytes > limit) fail(`${f}.size`, `the scenario's mappings and files need ${totalBytes} bytes in all, over the limit of ${limit} bytes`);
         }
-        if (a.as !== undefined && !ps.enoent) fds.get(step.task)!.set(a.as as string, { fid: ps.fid, rdonly: ps.rdonly });
+        if (!ps.enoent) ps.desc = descs++;
+        if (a.as !== undefined && !ps.enoent) fds.get(step.task)!.set(a.as as string, { fid: ps.fid, rdonly: ps.rdonly, desc: ps.desc! });
         break;
       }
       case 'truncate': {
@@ -301,7 +306,8 @@ export function programText(plan: Plan, hints: Array<number | undefined>, timeou
       case 'mmap': {
         const flags = a.flags as string[];
         const letters = (flags.includes('shared') ? 's' : 'p') + (flags.includes('anonymous') ? 'a' : '') + (flags.includes('locked') ? 'l' : '') + (flags.includes('populate') ? 'P' : '');
-        const src = ps.fid === undefined ? 'anon' : ps.fid === 'zero' ? 'zero' : `${ps.rdonly ? 'rofile' : 'file'}:${ps.fid}`;
+        // `fd:` maps an open step's struct file; `file:` opens the path for this mmap alone (a struct file of its own)
+        const src = ps.fid === undefined ? 'anon' : ps.fid === 'zero' ? 'zero' : ps.desc !== undefined ? `fd:${ps.desc}` : `${ps.rdonly ? 'rofile' : 'file'}:${ps.fid}`;
         const hint = hints[ps.mid!] ?? 0;
         L.push(`${head} mmap ${ps.mid} ${a.length} ${prot(a.prot)} ${letters} ${src} ${(a.offset as number | undefined) ?? 0} 0x${hint.toString(16)}`);
         break;
@@ -330,9 +336,9 @@ export function programText(plan: Plan, hints: Array<number | undefined>, timeou
         L.push(`${head} exit`);
         break;
       case 'open': {
-        // the memfd exists from the start; creating it gives it its size
-        if (ps.creates && a.size) L.push(`${head} truncate ${ps.fid} ${a.size}`);
-        else L.push(`${head} fail 0`);
+        // the memfd exists from the start; each open is a new struct file in the task (reopened
+        // through /proc/self/fd, inherited on fork); creating it gives it its size
+        L.push(`${head} open ${ps.desc} ${ps.fid} ${ps.rdonly ? 'ro' : 'rw'} ${ps.creates && a.size ? a.size : 0}`);
         break;
       }
       case 'truncate':
