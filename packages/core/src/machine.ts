@@ -787,66 +787,56 @@ export class Machine {
           mm.mmapSemReaders--;
         }
       }
-      // MADV_WILLNEED: madvise_walk_vmas, a hole is -ENOMEM
-      let cursor = addr;
-      for (let v = findVma(mm, addr); v && v.start < end; v = findVma(mm, v.end)) {
-        if (v.start > cursor) return { ret: -ENOMEM };
-        cursor = v.end;
-      }
-      if (cursor < end) return { ret: -ENOMEM };
-      return { ret: 0 };
+      // MADV_WILLNEED: readahead only (nothing the model shows); a hole is -ENOMEM
+      return { ret: this.madviseWalk(mm, addr, end, (_v, _start, stop) => stop) };
     }, task);
+  }
+
+  /**
+   * sys_madvise's walk (every release; madvise_walk_vmas in 6.x): vma by vma over [addr, end). A hole
+   * is remembered as -ENOMEM and skipped; an error from `visit` stops the walk, and what was done
+   * before it stays done. `visit(vma, start, stop)` returns where to go on, or a negative errno.
+   */
+  private madviseWalk(mm: Mm, addr: number, end: number, visit: (v: Vma, start: number, stop: number) => number): number {
+    let unmapped = 0;
+    let start = addr;
+    while (start < end) {
+      const v = findVma(mm, start);
+      if (!v) return -ENOMEM;
+      if (start < v.start) {
+        unmapped = -ENOMEM;
+        start = v.start;
+        if (start >= end) break;
+      }
+      const next = visit(v, start, Math.min(v.end, end));
+      if (next < 0) return next;
+      start = next;
+    }
+    return unmapped;
   }
 
   /**
    * madvise_behavior (every release; modern madvise_update_vma): MADV_NORMAL clears VM_RAND_READ and
    * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other, on [addr, end) only: the vma
    * is split at the range edges or merged with a neighbour whose flags become equal (vmaModifyFlags).
-   * Fault-around (6.x) stays within the vma, so the split shows. sys_madvise's walk: a hole is -ENOMEM
-   * after the vmas around it were changed.
+   * Fault-around (6.x) stays within the vma, so the split shows.
    */
   private madviseBehavior(mm: Mm, addr: number, end: number, advice: number): number {
-    let unmapped = 0;
-    let start = addr;
-    while (start < end) {
-      const v = findVma(mm, start);
-      if (!v) return -ENOMEM;
-      if (start < v.start) {
-        unmapped = -ENOMEM;
-        start = v.start;
-        if (start >= end) break;
-      }
-      const stop = Math.min(v.end, end);
+    return this.madviseWalk(mm, addr, end, (v, start, stop) => {
       let flags = v.flags & ~(VM_RAND_READ | VM_SEQ_READ);
       if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
       if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
-      start = flags === v.flags ? stop : Math.max(stop, vmaModifyFlags(this, v, start, stop, flags).end);
-    }
-    return unmapped;
+      return flags === v.flags ? stop : Math.max(stop, vmaModifyFlags(this, v, start, stop, flags).end);
+    });
   }
 
-  /**
-   * sys_madvise(MADV_DONTNEED) walks the vmas in order (every release, and madvise_walk_vmas in 6.x):
-   * a hole is remembered as -ENOMEM and skipped, a VM_LOCKED or VM_PFNMAP vma stops the walk with
-   * -EINVAL; what was zapped before the error stays zapped.
-   */
+  /** MADV_DONTNEED: a VM_LOCKED or VM_PFNMAP vma stops the walk with -EINVAL (madvise_dontneed). */
   private madviseDontneed(mm: Mm, addr: number, end: number): number {
-    let unmapped = 0;
-    let start = addr;
-    while (start < end) {
-      const v = findVma(mm, start);
-      if (!v) return -ENOMEM;
-      if (start < v.start) {
-        unmapped = -ENOMEM;
-        start = v.start;
-        if (start >= end) break;
-      }
+    return this.madviseWalk(mm, addr, end, (v, start, stop) => {
       if (v.flags & (VM_LOCKED | VM_PFNMAP)) return -EINVAL;
-      const stop = Math.min(v.end, end);
       zapPteRange(this, v, start, stop);
-      start = stop;
-    }
-    return unmapped;
+      return stop;
+    });
   }
 
   /** A write (poke) or read (peek) of one byte through /proc/PID/mem: access_process_vm; no bytes → EIO. */
