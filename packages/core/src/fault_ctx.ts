@@ -127,6 +127,10 @@ export class FaultCtx {
   anon = false;
   /** a raw pfn (do_no_pfn) */
   pfn = 0;
+  /** do_no_page's snapshot of mapping->truncate_count before ->nopage (≤2.6.22), or -1 without a file */
+  truncateCount = -1;
+  /** page->mapping of the page __do_fault holds locked across its window (2.6.23+), or NO_MAPPING */
+  pageMapping = -1;
   /** value to return when the path completes (e.g. VM_FAULT_MAJOR from ->fault) */
   ret = 0;
   phase = PH_DONE;

@@ -36,6 +36,7 @@ export function findGetPage(k: Machine, mapping: AddressSpace, pgoff: number): n
  */
 export function unmapMappingRange(k: Machine, mapping: AddressSpace, fromPgoff: number, nrPages: number, evenCows: boolean): void {
   k.enter(FN.unmap_mapping_range);
+  mapping.truncateCount++; // under i_mmap_lock: a do_no_page in flight retries (≤2.6.22)
   const endPgoff = fromPgoff + nrPages;
   for (const vma of mapping.iMmap) {
     const vFirst = vma.pgoff;

@@ -368,7 +368,7 @@ export class Machine {
     const inode = {
       ino: this.nextId(), path, size, driver, data, readOnlyFs: opts.readOnlyFs ?? false, unlinked: opts.unlinked ?? false, refs: 0,
     } as Inode;
-    inode.mapping = { id: this.nextId(), inode, pages: new Map(), iMmap: new Set() };
+    inode.mapping = { id: this.nextId(), inode, pages: new Map(), iMmap: new Set(), truncateCount: 0 };
     if (inode.unlinked) this.anonInodes.add(inode);
     else this.inodes.set(path, inode);
     return inode;

@@ -443,8 +443,42 @@ function doLinearFault(k: Machine, c: FaultCtx): number {
 
 function doNoPage(k: Machine, c: FaultCtx): number {
   c.enter(FN.do_no_page);
-  if (c.vma.flags & VM_PFNMAP) k.bug('BUG_ON(vma->vm_flags & VM_PFNMAP) in do_no_page', c.chainNames());
+  const vma = c.vma;
+  if (vma.flags & VM_PFNMAP) k.bug('BUG_ON(vma->vm_flags & VM_PFNMAP) in do_no_page', c.chainNames());
+  // do_no_page (≤2.6.22): mapping->truncate_count is read before ->nopage and compared under the ptl
+  c.truncateCount = vma.file ? vma.file.inode.mapping.truncateCount : -1;
   return doFaultAfterHandler(k, c, callNopage(k, c));
+}
+
+/**
+ * do_no_page's retry (≤2.6.22): unmap_mapping_range ran (truncate) while the ptl was dropped, so
+ * the page may be gone from the file: drop it (and the early COW copy), take a new snapshot and call
+ * ->nopage again, which fails with SIGBUS past EOF. Entered with the ptl held.
+ */
+function doNoPageRetry(k: Machine, c: FaultCtx): number {
+  unlockPtl(c);
+  if (c.anon) k.mem.putPage(c.newPage);
+  k.mem.putPage(c.page);
+  c.newPage = -1;
+  c.page = -1;
+  c.truncateCount = c.vma.file!.inode.mapping.truncateCount;
+  return doFaultAfterHandler(k, c, callNopage(k, c));
+}
+
+/** do_no_page (≤2.6.22) under the ptl: did unmap_mapping_range run since the snapshot? */
+function truncateCountMoved(k: Machine, c: FaultCtx): boolean {
+  return !k.f.hasFault && c.truncateCount !== -1 && c.truncateCount !== c.vma.file!.inode.mapping.truncateCount;
+}
+
+/**
+ * 2.6.23+ __do_fault keeps the faulted page locked from ->fault until the pte is set, and
+ * truncate_inode_pages_range waits for that lock, then, finding the page mapped, unmaps it again
+ * (even_cows = 0): a page-cache page that truncate removed meanwhile ends up mapped by no pte, so
+ * install none (the access refaults). The early COW copy is not the file page: it is installed and
+ * survives. A page that never had a mapping (XIP, device memory) is not truncate's to take.
+ */
+function truncatedUnderPageLock(k: Machine, c: FaultCtx): boolean {
+  return k.f.hasFault && !c.anon && c.pageMapping !== NO_MAPPING && k.mem.mapping[c.page] !== c.pageMapping;
 }
 
 function callNopage(k: Machine, c: FaultCtx): number {
@@ -534,6 +568,7 @@ function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
   const page = c.vmf.page;
   if (page < 0) k.bug('NULL pointer dereference: ->fault returned no page without VM_FAULT_NOPAGE', c.chainNames());
   c.page = page;
+  c.pageMapping = k.mem.mapping[page]!; // 2.6.23+: lock_page (or VM_FAULT_LOCKED) pins page->mapping
   c.ret = ret & ~VM_FAULT_LOCKED;
   c.anon = false;
   if (c.write) {
@@ -579,8 +614,9 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
   const vma = c.vma;
   const m = k.mem;
   lockPtl(k, c);
+  if (truncateCountMoved(k, c)) return doNoPageRetry(k, c);
   const page = c.page;
-  if (pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi)) {
+  if (pte.same(c.tbl[c.slot]!, c.tbl[c.slot + 1]!, c.origLo, c.origHi) && !truncatedUnderPageLock(k, c)) {
     const install = c.anon ? c.newPage : page;
     let entry = pte.pfnPteLo(install, vma.pageProt);
     if (c.write) {
@@ -603,6 +639,7 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
   } else {
     unlockPtl(c);
     if (c.anon) m.putPage(c.newPage); // lost the race
+    // (or truncate took the file page: truncatedUnderPageLock)
     m.putPage(page);
   }
   c.newPage = -1;

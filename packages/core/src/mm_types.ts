@@ -19,6 +19,8 @@ export interface AddressSpace {
   pages: Map<number, number>;
   /** every vma mapping this file (i_mmap prio tree) */
   iMmap: Set<Vma>;
+  /** mapping->truncate_count: bumped by every unmap_mapping_range (do_no_page's retry test, ≤2.6.22) */
+  truncateCount: number;
 }
 
 export interface Inode {

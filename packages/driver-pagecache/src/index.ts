@@ -52,7 +52,10 @@ function doTruncate(k: Machine, inode: Inode, size: number): number {
   inode.size = size;
   const keep = Math.ceil(size / PAGE_SIZE);
   if (keep < old || inode.mapping.pages.size > 0) {
-    // vmtruncate: unmap_mapping_range(even_cows = 1), then truncate_inode_pages
+    // vmtruncate: unmap_mapping_range(even_cows = 1), then truncate_inode_pages. The unmap bumps
+    // mapping->truncate_count, so a do_no_page in flight retries ->nopage (≤2.6.22); from 2.6.23
+    // truncate_inode_pages waits for the page lock __do_fault holds and unmaps the page again, which
+    // __do_fault's commit models by installing no pte for a page that lost its mapping (memory.ts)
     unmapMappingRange(k, inode.mapping, keep, Math.max(old, ...inode.mapping.pages.keys(), 0) + 1 - keep, true);
     truncateInodePages(k, inode.mapping, keep);
   }

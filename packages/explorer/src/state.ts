@@ -60,10 +60,10 @@ export function stateKey(k: Machine, threads: Thread[], progress: string): strin
   for (const t of k.tasks) parts.push(`task ${t.pid} ${t.alive} ${t.exitReason ?? ''} pins ${t.pins.join(',')} dead ${t.threads.filter((th) => !th.alive).map((th) => th.tid).join(',')}`);
   for (const th of threads) {
     const c = th.fault;
-    parts.push(`th${th.tid} ${c.phase} ${c.window} ${c.page} ${c.newPage} ${c.pfn} ${c.origLo} ${c.origHi} ${c.vpn} ${c.write} ${c.anon} ${c.ret}`);
+    parts.push(`th${th.tid} ${c.phase} ${c.window} ${c.page} ${c.newPage} ${c.pfn} ${c.origLo} ${c.origHi} ${c.vpn} ${c.write} ${c.anon} ${c.ret} ${c.truncateCount} ${c.pageMapping}`);
   }
   for (const d of k.drivers) parts.push(`${d.driver.name} ${stringifyState(d.state)}`);
   parts.push(`arch ${stringifyState(k.archState)}`);
-  for (const ino of k.inodes.values()) parts.push(`ino ${ino.ino} ${ino.size} ${[...ino.mapping.pages].join(';')}`);
+  for (const ino of k.inodes.values()) parts.push(`ino ${ino.ino} ${ino.size} ${ino.mapping.truncateCount} ${[...ino.mapping.pages].join(';')}`);
   return `${h1.toString(36)}.${h2.toString(36)}|${parts.join('|')}`;
 }

@@ -3,6 +3,7 @@
 // gup_fast racing munmap), and rejects bad litmus input with file, line and field.
 import { describe, expect, test } from 'vitest';
 import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { loadLitmus, explore, renderExplore, exploreJson, parseCondition, type ExploreResult } from '@mixedmap/explorer';
 import { ScenarioError } from '@mixedmap/scenario';
 
@@ -98,6 +99,40 @@ describe('worked races', () => {
     const r = await run('three-threads-two-faults.yaml');
     expect([r.ok, r.states.length, r.interleavings]).toEqual([true, 1, 6934902]);
     expect(r.statesExplored).toBeLessThan(5000); // state hashing merged the equivalent interleavings
+  });
+
+  // fault against truncate: no pte may keep a page that truncate took out of the page cache
+  const truncateStates = (r: ExploreResult, loc: string): string[] =>
+    r.states.map((st) => `${st.values['outcome(p)']} ${st.values['pte(m).none']} ${st.values[loc]}`).sort();
+  const retarget = async (f: string, from: string, to: string): Promise<ExploreResult> => {
+    const text = (await readFile(join(DIR, f), 'utf8')).replace(`kernel: "${from}"`, `kernel: "${to}"`);
+    return explore(await loadLitmus({ text, file: f }));
+  };
+
+  test('shared fault against truncate: truncate_count retry (≤2.6.22), page lock and second unmap (2.6.23+) — never a pte to the truncated page', async () => {
+    for (const f of ['fault-vs-truncate-2.6.20.yaml', 'fault-vs-truncate-2.6.26.yaml']) {
+      const r = await run(f);
+      expect([r.ok, r.positive, r.negative]).toEqual([true, 4, 0]);
+      expect(truncateStates(r, 'rss(p).file')).toEqual(['SIGBUS true 0', 'ok true 0']);
+    }
+    for (const v of ['2.6.19', '2.6.22', '2.6.23', '2.6.32']) {
+      const r = await retarget('fault-vs-truncate-2.6.26.yaml', '2.6.26', v);
+      expect(truncateStates(r, 'rss(p).file')).toEqual(['SIGBUS true 0', 'ok true 0']);
+    }
+  });
+
+  test('private write fault against truncate: ≤2.6.22 the early COW copy is retried away or zapped; 2.6.23+ it may survive', async () => {
+    const old = await run('private-write-vs-truncate-2.6.20.yaml');
+    expect([old.ok, old.positive, old.negative]).toEqual([true, 4, 0]);
+    expect(truncateStates(old, 'rss(p).anon')).toEqual(['SIGBUS true 0', 'ok true 0']);
+    const r22 = await retarget('private-write-vs-truncate-2.6.20.yaml', '2.6.20', '2.6.22');
+    expect(truncateStates(r22, 'rss(p).anon')).toEqual(['SIGBUS true 0', 'ok true 0']);
+    // __do_fault locks the file page, not the copy; truncate's second unmap (even_cows = 0) skips it
+    for (const v of ['2.6.23', '2.6.32']) {
+      const r = await retarget('private-write-vs-truncate-2.6.20.yaml', '2.6.20', v);
+      expect(truncateStates(r, 'rss(p).anon')).toEqual(['SIGBUS true 0', 'ok false 1', 'ok true 0']);
+      expect(r.states.every((st) => st.values.leaked === 0)).toBe(true);
+    }
   });
 
   test('bounds: a cut run says so', async () => {
