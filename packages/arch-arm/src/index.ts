@@ -215,6 +215,8 @@ export const arm = defineArch({
   },
   // no lockless get_user_pages_fast on arm: the generic mmap_sem + get_user_pages (UT27, UT32)
   gupFast: () => undefined,
+  // arch/arm/mm/fault.c: VM_FAULT_OOM goes to pagefault_out_of_memory (the OOM killer) from 2.6.32
+  pagefaultOutOfMemory: (f) => f.release >= 32,
   // the MMU has no accessed/dirty bits: set_pte_ext (arch/arm/mm/proc-*.S) writes a hardware pte that
   // is invalid while !L_PTE_YOUNG and read-only while !L_PTE_DIRTY, so handle_pte_fault sets them
   softwareYoungDirty: () => true,

@@ -256,7 +256,7 @@ describe('young and dirty emulated by faults (set_pte_ext, §3.3)', () => {
         const p = k.spawn('p');
         const a = k.mmap(p, { length: 2 * PS, prot: RW, flags: MAP_PRIVATE | MAP_ANONYMOUS }).addr!;
         clean(k.access(p.threads[0]!, a, true));
-        const { child } = k.fork(p, 'c');
+        const child = k.fork(p, 'c').child!;
         // fork made the child's pte old (and write-protected the COW page)
         expect(k.readPte(child, a).young).toBe(false);
         const r = clean(k.access(child.threads[0]!, a, false));

@@ -450,6 +450,8 @@ export const s390 = defineArch({
   },
   // no lockless get_user_pages_fast on s390 in this range (UT27, UT32)
   gupFast: () => undefined,
+  // arch/s390/mm/fault.c: VM_FAULT_OOM goes to pagefault_out_of_memory (the OOM killer) from 2.6.30
+  pagefaultOutOfMemory: (f) => f.release >= 30,
 });
 
 export default s390;

@@ -78,6 +78,8 @@ export const x86 = defineArch({
     { name: 'ram', start: 0x100000, size: ram - 0x100000, kind: 'ram', structPages: true },
   ],
   gupFast: (f) => (f.release >= 27 ? 'x86' : undefined),
+  // arch/x86/mm/fault.c: VM_FAULT_OOM goes to pagefault_out_of_memory (the OOM killer) from 2.6.29
+  pagefaultOutOfMemory: (f) => f.release >= 29,
   // pgprot_modify (include/asm-x86/pgtable.h v2.6.26, arch/x86/include/asm/pgtable.h v2.6.32): the old
   // prot's _PAGE_CHG_MASK bits stay, so mprotect keeps a vma's PCD/PWT cache attribute (1c12c4cf941)
   pgprotModifyKeeps: (f) => chgMask(f.release),

@@ -2,7 +2,7 @@
 // defaults. An arch resolves once per machine (for one kernel release) into plain numbers that the
 // fault path reads directly. Reference §1.3, §1.5, §3.
 
-import type { Features } from './version.js';
+import { MODERN_RELEASE, type Features } from './version.js';
 import type { MemoryModel } from './page_alloc.js';
 import type { Machine } from './machine.js';
 
@@ -88,6 +88,12 @@ export interface ArchSpec {
    * none to set (s390).
    */
   softwareYoungDirty?: (features: Features, options: ArchOptions) => boolean;
+  /**
+   * Whether the arch's do_page_fault hands VM_FAULT_OOM to pagefault_out_of_memory (the OOM killer
+   * picks a victim and the fault is retried) rather than killing the faulting task ("VM: killing
+   * process"). Absent = only the modern profile does.
+   */
+  pagefaultOutOfMemory?: (features: Features, options: ArchOptions) => boolean;
 }
 
 export type ArchOptions = Record<string, unknown>;
@@ -142,6 +148,8 @@ export interface ResolvedArch {
   pgprotModifyKeeps: number;
   /** young/dirty emulated by faults (arm) */
   softwareYoungDirty: boolean;
+  /** a user fault's VM_FAULT_OOM goes to the OOM killer */
+  pagefaultOom: boolean;
 }
 
 export class ArchError extends Error {
@@ -221,5 +229,6 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
     gupFast: spec.gupFast?.(features, options),
     pgprotModifyKeeps: keeps,
     softwareYoungDirty: spec.softwareYoungDirty?.(features, options) === true,
+    pagefaultOom: spec.pagefaultOutOfMemory ? spec.pagefaultOutOfMemory(features, options) === true : features.release === MODERN_RELEASE,
   };
 }

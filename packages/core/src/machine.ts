@@ -20,7 +20,7 @@ import { ConfigError, KernelBug } from './oops.js';
 import { MemoryModel, PAGE_FLAG_NAMES, PG_anon, PG_buddy, PG_reserved, type MemRegionConfig } from './page_alloc.js';
 import { PageTables } from './pgtable.js';
 import { PteOps } from './pte.js';
-import { kernelName, resolveFeatures, KernelVersionError, type Features, type KernelOptions } from './version.js';
+import { kernelName, resolveFeatures, KernelVersionError, MODERN_RELEASE, type Features, type KernelOptions } from './version.js';
 import { checkInvariants, findLeaks } from './debug.js';
 import { mapsLine, pagemapEntry, smaps, type SmapsVma } from './proc.js';
 import type { Inode, Mm, OpenFile, Task, Thread, Vma } from './mm_types.js';
@@ -448,7 +448,7 @@ export class Machine {
   }
 
   spawn(name: string): Task {
-    const task: Task = { pid: 0, name, mm: this.newMm(), threads: [], alive: true, exitReason: null, pins: [], files: new Map() };
+    const task: Task = { pid: 0, name, mm: this.newMm(), threads: [], alive: true, exitReason: null, pins: [], files: new Map(), parent: null };
     const t = this.newThread(task);
     task.pid = t.tid;
     this.tasks.push(task);
@@ -601,24 +601,36 @@ export class Machine {
       s.result = { outcome: 'ok', ...r, faults: s.faults, reports: s.reports };
       return true;
     };
+    // do_page_fault after handle_mm_fault: OOM, SIGBUS, or the access is retried
+    const faultReturned = (ret: number): boolean => {
+      s.inFault = false;
+      this.curFault = null;
+      this.recordFault(t, s.addr, s.write, ret);
+      if (ret & VM_FAULT_OOM) {
+        const victim = this.arch.pagefaultOom ? this.oomVictim() : task;
+        if (victim !== task) {
+          // pagefault_out_of_memory killed another task: its memory is free, the access is retried
+          this.killTask(victim, 'SIGKILL (OOM killer)');
+          release();
+          s.retry = true;
+          return false;
+        }
+        finish({ outcome: 'OOM' });
+        this.killTask(task, this.arch.pagefaultOom ? 'SIGKILL (OOM killer)' : 'SIGKILL (VM: killing process, OOM)');
+        return true;
+      }
+      if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return finish({ outcome: 'SIGBUS' });
+      // the fault returned: mmap_sem is let go before the access is retried, so an mmap, munmap
+      // or mprotect may run in between
+      release();
+      s.retry = true;
+      return false;
+    };
     try {
       if (s.inFault) {
         const ret = faultResume(this, t.fault);
         if (ret & VM_FAULT_WINDOW) return false;
-        s.inFault = false;
-        this.curFault = null;
-        this.recordFault(t, s.addr, s.write, ret);
-        if (ret & VM_FAULT_OOM) {
-          finish({ outcome: 'OOM' });
-          this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
-          return true;
-        }
-        if (ret & (VM_FAULT_SIGBUS | VM_FAULT_HWPOISON)) return finish({ outcome: 'SIGBUS' });
-        // the fault returned: mmap_sem is let go before the access is retried, so an mmap, munmap
-        // or mprotect may run in between
-        release();
-        s.retry = true;
-        return false;
+        return faultReturned(ret);
       }
       s.retry = false;
       // the MMU retries the access: permission check, TLB fill, or a new fault (do_page_fault:
@@ -647,11 +659,7 @@ export class Machine {
         s.inFault = true;
         return false;
       }
-      this.curFault = null;
-      this.recordFault(t, s.addr, s.write, ret);
-      finish({ outcome: 'OOM' });
-      this.killTask(task, 'SIGKILL (VM: killing process, OOM)');
-      return true;
+      return faultReturned(ret);
     } catch (e) {
       if (!(e instanceof KernelBug)) throw e;
       s.inFault = false;
@@ -663,6 +671,41 @@ export class Machine {
       this.reportBuf = saveR;
       this.faultBuf = saveF;
     }
+  }
+
+  /**
+   * The OOM killer's choice (mm/oom_kill.c select_bad_process, oom_kill_process), reported as the
+   * kernel prints it. 2.6: the most badness points — total_vm plus half the total_vm (+1) of each
+   * child with its own mm; the model's tasks have no CPU time, nice level or capabilities to weigh —
+   * the first task on a tie; then a child of it with its own mm goes first. Modern oom_badness: rss
+   * plus page-table pages, and no preference for children.
+   */
+  private oomVictim(): Task {
+    const modern = this.f.release === MODERN_RELEASE;
+    const totalVm = (t: Task) => t.mm!.vmas.reduce((n, v) => n + (v.end - v.start) / PAGE_SIZE, 0);
+    const points = (t: Task): number => {
+      const mm = t.mm!;
+      if (modern) return mm.anonRss + mm.fileRss + Math.floor(this.pageTableBytes(t) / PAGE_SIZE);
+      let n = totalVm(t);
+      for (const c of this.tasks) if (c.parent === t && c.alive && c.mm && c.mm !== mm) n += Math.floor(totalVm(c) / 2) + 1;
+      return n;
+    };
+    let chosen: Task | null = null;
+    let best = -1;
+    for (const t of this.tasks) {
+      if (!t.alive || !t.mm) continue;
+      const n = points(t);
+      if (n > best) {
+        chosen = t;
+        best = n;
+      }
+    }
+    this.report(modern ? `Out of memory: Killed process ${chosen!.pid} (${chosen!.name})` : `Out of memory: kill process ${chosen!.pid} (${chosen!.name}) score ${best} or a child`);
+    if (!modern) {
+      const child = this.tasks.find((c) => c.parent === chosen && c.alive && c.mm && c.mm !== chosen!.mm);
+      if (child) return child;
+    }
+    return chosen!;
   }
 
   /**
@@ -890,6 +933,7 @@ export class Machine {
       this.enter(FN.dup_mmap);
       const pmm = parent.mm!;
       const c = this.spawn(childName);
+      c.parent = parent;
       const cmm = c.mm!;
       cmm.mmapBase = pmm.mmapBase;
       for (const [name, f] of parent.files) {

@@ -106,4 +106,6 @@ export interface Task {
   pins: number[];
   /** open files by name (fd table) */
   files: Map<string, OpenFile>;
+  /** the task it was forked from (the OOM killer counts and kills children first) */
+  parent: Task | null;
 }
