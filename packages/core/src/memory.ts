@@ -503,6 +503,9 @@ function doFault(k: Machine, c: FaultCtx): number {
   vmf.page = -1;
   // modern do_read_fault: map the cached pages of the aligned window around the address first
   if (!c.write && k.f.faultAround > 0 && vma.file?.inode.driver.mapPages && faultAround(k, c)) return VM_FAULT_NOPAGE;
+  // modern do_cow_fault prepares the anon_vma before ->fault: a write that then fails (SIGBUS past
+  // EOF) leaves the vma with one, and fork copies it; 2.6 prepares it once the page is found
+  if (k.f.cowAnonVmaFirst && c.write && !(vma.flags & VM_SHARED)) anonVmaPrepare(k, vma);
   let ret: number;
   if (vma.ops!.fault && k.f.hasFault) {
     c.enter(FN.fault);

@@ -445,6 +445,9 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
     }
     // mprotect_fixup: making a private mapping writable charges it (VM_ACCOUNT stays when it is made read-only again)
     if (newFlags & VM_WRITE && !(oldFlags & (VM_ACCOUNT | VM_WRITE | VM_SHARED))) newFlags |= VM_ACCOUNT;
+    // modern mprotect_fixup: an anonymous vma (no vm_ops) made unwritable before it got an anon_vma
+    // gives its charge back, and can merge with read-only neighbours again
+    else if (k.f.mprotectUnaccount && !(newFlags & VM_WRITE) && oldFlags & VM_ACCOUNT && !cur.ops && !cur.anonVma) newFlags &= ~VM_ACCOUNT;
     // mprotect_fixup: vma_merge with prev/next, else split_vma at from and to
     const vma = vmaModifyFlags(k, cur, from, to, newFlags);
     const next = Math.max(to, vma.end);

@@ -54,6 +54,10 @@ export interface Features {
   memcg: boolean;
   /** CONFIG_DEBUG_VM: VM_BUG_ON fires */
   debugVm: boolean;
+  /** modern do_cow_fault: anon_vma_prepare before ->fault, so it stays when the fault fails (2.6: after the page is found) */
+  cowAnonVmaFirst: boolean;
+  /** modern mprotect_fixup: an anonymous vma without anon_vma made unwritable drops VM_ACCOUNT (2023, [UNVERIFIED] 6.7) */
+  mprotectUnaccount: boolean;
   /** get_user_pages_fast API (2.6.27+, 21cc199baa8) */
   gupFastApi: boolean;
   /** gup drops FOLL_WRITE after VM_FAULT_WRITE: always (≤2.6.28) or only without VM_WRITE (2.6.29+, 878b63ac889) */
@@ -182,6 +186,8 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     faultAround: r === MODERN_RELEASE ? 16 : 0,
     forceWriteShared: r !== MODERN_RELEASE,
     anonExclusive: r === MODERN_RELEASE,
+    cowAnonVmaFirst: r === MODERN_RELEASE,
+    mprotectUnaccount: r === MODERN_RELEASE,
   };
   for (const v of options.variant ?? []) {
     switch (v) {
