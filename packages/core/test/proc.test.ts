@@ -100,14 +100,20 @@ describe('smaps accounting', () => {
     expect(k.smaps(c)[0]!.fields).toMatchObject({ Rss: 8, Shared_Dirty: 8, Referenced: 8 });
   });
 
-  test('6.x: a clean pte of a dirty page counts as dirty; Locked is Pss-weighted', () => {
-    const k = machine('6.x');
+  /** A page dirtied through one shared mapping and read through a second one: a clean pte of a dirty page. */
+  function dirtyPageCleanPte(kernel: string) {
+    const k = machine(kernel);
     const p = k.spawn('p');
     const t = p.threads[0]!;
     const s = mapFile(k, p, '/tmp/f', 1, RW, MAP_SHARED);
     clean(k.access(t, s, true));
     const r = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED, false);
     clean(k.access(t, r, false));
+    return { k, p, t, r };
+  }
+
+  test('6.x: a clean pte of a dirty page counts as dirty; Locked is Pss-weighted', () => {
+    const { k, p, t, r } = dirtyPageCleanPte('6.x');
     expect(k.readPte(p, r).dirty).toBe(false);
     expect(k.smaps(p).find((v) => v.start === r)!.fields).toMatchObject({ Shared_Dirty: 4, Shared_Clean: 0, Pss: 2, Pss_Dirty: 2 });
     const l = anon(k, p, 2);
@@ -119,13 +125,7 @@ describe('smaps accounting', () => {
   });
 
   test('2.6: only pte_dirty makes a page dirty', () => {
-    const k = machine('2.6.26');
-    const p = k.spawn('p');
-    const t = p.threads[0]!;
-    const s = mapFile(k, p, '/tmp/f', 1, RW, MAP_SHARED);
-    clean(k.access(t, s, true));
-    const r = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED, false);
-    clean(k.access(t, r, false));
+    const { k, p, r } = dirtyPageCleanPte('2.6.26');
     expect(k.smaps(p).find((v) => v.start === r)!.fields).toMatchObject({ Shared_Dirty: 0, Shared_Clean: 4 });
   });
 });
