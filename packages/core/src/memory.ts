@@ -809,7 +809,7 @@ function doWpPageCopy(k: Machine, c: FaultCtx): number {
     return VM_FAULT_OOM;
   }
   // 2.6.28–2.6.31 clear old_page's mlock state between the allocation and the copy; 2.6.32 after it
-  const munlockFirst = k.f.release <= 31;
+  const munlockFirst = k.f.cowMunlockBeforeCopy;
   if (munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   if (!zeroSource) {
     c.enter(FN.cow_user_page);

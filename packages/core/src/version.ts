@@ -42,6 +42,8 @@ export interface Features {
   cowZero: 'zero-page' | 'bug' | 'zero-pfn';
   /** do_wp_page clears the source page's mlock state on COW in a VM_LOCKED vma (2.6.28 without, 2.6.29+ with the NULL check) */
   cowMunlock: 'none' | 'oops-on-null' | 'checked';
+  /** do_wp_page clears the mlock state between the allocation and the copy (2.6.28–2.6.31); 2.6.32 after the copy */
+  cowMunlockBeforeCopy: boolean;
   /** do_anonymous_page write: writable only with VM_WRITE and dirty only then (2.6.32 form) (§2.2) */
   anonDirtyOnlyIfWrite: boolean;
   /** __do_fault BUG_ON(VM_PFNMAP) (2.6.23–2.6.26-rc3) and do_no_page's (E1) */
@@ -170,6 +172,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     wpReuseSharedNoPage: r >= 26,
     cowZero: r <= 23 ? 'zero-page' : r <= 31 ? 'bug' : 'zero-pfn',
     cowMunlock: r <= 27 ? 'none' : r === 28 ? 'oops-on-null' : 'checked',
+    cowMunlockBeforeCopy: r >= 28 && r <= 31,
     anonDirtyOnlyIfWrite: r >= 32,
     faultPfnmapBug: r <= 25,
     negativeMapcount: r <= 28 ? 'bug' : 'bad-pte',

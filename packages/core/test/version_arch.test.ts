@@ -19,6 +19,7 @@ describe('kernel versions', () => {
     const f32 = resolveFeatures('2.6.32');
     expect([f32.hasNopfn, f32.zeroPage, f32.vmNormalPage, f32.gupFastApi]).toEqual([false, 'special', 'D', true]);
     expect(resolveFeatures('2.6.28').cowMunlock).toBe('oops-on-null');
+    expect(['2.6.27', '2.6.28', '2.6.31', '2.6.32'].map((v) => resolveFeatures(v).cowMunlockBeforeCopy)).toEqual([false, true, true, false]);
   });
   test('variants and what-if features are validated', () => {
     expect(resolveFeatures('2.6.20', { variant: ['do_no_pfn-v1'] }).doNoPfn).toBe('v1');
