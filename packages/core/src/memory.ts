@@ -6,7 +6,7 @@
 // faultResume() runs the phase; a fault run to completion goes straight on.
 
 import {
-  VM_WRITE, VM_SHARED, VM_PFNMAP, VM_MIXEDMAP, VM_LOCKED, VM_INSERTPAGE, VM_MAYSHARE, VM_HUGETLB, VM_NONLINEAR,
+  VM_WRITE, VM_SHARED, VM_SEQ_READ, VM_PFNMAP, VM_MIXEDMAP, VM_LOCKED, VM_INSERTPAGE, VM_MAYSHARE, VM_HUGETLB, VM_NONLINEAR,
   VM_FAULT_MINOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_NOPAGE, VM_FAULT_ERROR, VM_FAULT_WINDOW,
   VM_FAULT_LOCKED, NOPFN_SIGBUS, NOPFN_OOM, NOPFN_REFAULT, NOPAGE_SIGBUS, NOPAGE_OOM, NOPAGE_REFAULT,
   FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_NOZERO, FOLL_FORCE, EFAULT, EINVAL, EBUSY, ENOMEM,
@@ -1049,7 +1049,8 @@ function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endS
       anonRss++;
     } else {
       if (pte.dirty(lo)) m.flags[page] = m.flags[page]! | PG_dirty;
-      if (pte.young(lo)) m.flags[page] = m.flags[page]! | PG_referenced;
+      // mark_page_accessed, but not for a MADV_SEQUENTIAL vma from 2.6.29 (VM_SequentialReadHint)
+      if (pte.young(lo) && !(k.f.zapSeqReadHint && vma.flags & VM_SEQ_READ)) m.flags[page] = m.flags[page]! | PG_referenced;
       fileRss++;
     }
     // 2.6.29+: zap_pte_range itself reports a mapcount gone negative (3dc147414cc)

@@ -60,6 +60,8 @@ export interface Features {
   cowAnonVmaFirst: boolean;
   /** modern mprotect_fixup: an anonymous vma without anon_vma made unwritable drops VM_ACCOUNT (2023, [UNVERIFIED] 6.7) */
   mprotectUnaccount: boolean;
+  /** zap_pte_range leaves a young file page unreferenced in a VM_SEQ_READ vma (2.6.29+, VM_SequentialReadHint) */
+  zapSeqReadHint: boolean;
   /** get_user_pages_fast API (2.6.27+, 21cc199baa8) */
   gupFastApi: boolean;
   /** gup drops FOLL_WRITE after VM_FAULT_WRITE: always (≤2.6.28) or only without VM_WRITE (2.6.29+, 878b63ac889) */
@@ -189,6 +191,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     faultAround: r === MODERN_RELEASE ? 16 : 0,
     forceWriteShared: r !== MODERN_RELEASE,
     anonExclusive: r === MODERN_RELEASE,
+    zapSeqReadHint: r >= 29,
     cowAnonVmaFirst: r === MODERN_RELEASE,
     mprotectUnaccount: r === MODERN_RELEASE,
   };

@@ -75,6 +75,23 @@ describe('page-cache files', () => {
   });
 });
 
+describe('zap_pte_range and the access bit', () => {
+  test('a young file pte marks its page referenced at unmap, except in a MADV_SEQUENTIAL vma from 2.6.29 (VM_SequentialReadHint)', async () => {
+    const { MADV_SEQUENTIAL } = await import('@mixedmap/core');
+    for (const [kernel, sequential, referenced] of [['2.6.28', true, true], ['2.6.29', false, true], ['2.6.29', true, false], ['2.6.32', true, false]] as const) {
+      const k = machine(kernel);
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED, false);
+      if (sequential) clean(k.madvise(p, a, PS, MADV_SEQUENTIAL));
+      clean(k.access(p.threads[0]!, a, false));
+      const pfn = k.readPte(p, a).pfn;
+      expect(k.readPte(p, a).young).toBe(true);
+      clean(k.munmap(p, a, PS));
+      expect(k.pageInfo(pfn)!.flags.includes('referenced'), `${kernel} sequential=${sequential}`).toBe(referenced);
+    }
+  });
+});
+
 describe('mprotect (§2.22)', () => {
   test('x86 2.6.27+ keeps _PAGE_SPECIAL through pte_modify; PROT_NONE then back keeps the pfn', () => {
     const k = machine('2.6.32');
