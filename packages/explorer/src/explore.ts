@@ -195,7 +195,8 @@ class World {
   }
 }
 
-const WRITE_LOCKED = new Set(['mmap', 'munmap', 'mprotect', 'mlock', 'munlock', 'fork', 'exit', 'clone']);
+// clone(CLONE_VM) is not among them: copy_mm only takes a reference on the mm
+const WRITE_LOCKED = new Set(['mmap', 'munmap', 'mprotect', 'mlock', 'munlock', 'fork', 'exit']);
 const MADVISE_READ_LOCKED = new Set(['dontneed', 'willneed', 'remove', 'populate_read', 'populate_write']);
 
 function isAccess(step: Step): boolean {

@@ -76,6 +76,18 @@ describe('worked races', () => {
     expect(states).toEqual(['SIGSEGV false', 'SIGSEGV true', 'ok true']);
   });
 
+  test('clone takes no mmap_sem: a new thread can be made while another is inside a fault', async () => {
+    const r = explore(await loadLitmus({
+      file: 'clone-during-fault.yaml',
+      text: 'name: clone-during-fault\nmachine: { arch: x86, kernel: "2.6.32" }\ntasks: [{ name: p, threads: [t2] }]\nsteps:\n'
+        + '  - { task: p, op: mmap, as: m, length: 4K, prot: [read, write], flags: [private, anonymous] }\n'
+        + '  - { id: w, thread: p, op: write, addr: m }\n  - { id: c, thread: t2, op: clone, name: t3 }\nrace: [w, c]\ncondition: "forall (outcome(p) == ok)"\n',
+    }));
+    // the write fault is 3 moves (to its two lock windows, then the commit): the clone fits before,
+    // into either window, or after (a clone that took mmap_sem for write could not enter the windows)
+    expect([r.ok, r.interleavings]).toEqual([true, 4]);
+  });
+
   test('do_anonymous_page pte_none recheck: no double count in any interleaving; without it the leak shows', async () => {
     const good = await run('anon-write-race.yaml');
     expect([good.ok, good.states.length, good.interleavings]).toEqual([true, 1, 20]);
