@@ -678,7 +678,7 @@ export class Machine {
    * kernel prints it. 2.6: the most badness points — total_vm plus half the total_vm (+1) of each
    * child with its own mm; the model's tasks have no CPU time, nice level or capabilities to weigh —
    * the first task on a tie; then a child of it with its own mm goes first. Modern oom_badness: rss
-   * plus page-table pages, and no preference for children.
+   * plus page-table pages, and no preference for children ([UNVERIFIED]: recalled, not re-read).
    */
   private oomVictim(): Task {
     const modern = this.f.release === MODERN_RELEASE;
