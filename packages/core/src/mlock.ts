@@ -3,7 +3,7 @@
 
 import {
   VM_IO, VM_PFNMAP, VM_LOCKED, VM_READ, VM_WRITE, VM_EXEC, VM_SHARED, VM_DONTEXPAND, VM_RESERVED, VM_HUGETLB, VM_MIXEDMAP, EFAULT, ENOMEM,
-  EAGAIN, EPERM, EINVAL, PAGE_SIZE,
+  EAGAIN, EPERM, PAGE_SIZE,
 } from './constants.js';
 import { MODERN_RELEASE } from './version.js';
 import { FN } from './fault_ctx.js';
@@ -56,33 +56,36 @@ export function makePagesPresent(k: Machine, task: Task, vma: Vma, start: number
 }
 
 /**
- * __mlock_vma_pages_range(vma, start, end, 1) (2.6.28+): gup with the pages in batches of 16, each
- * batch continuing at the first page not pinned; pages with a mapping get PG_mlocked, all are released.
- * A short count is no error by itself: the next call starts at the failing page and returns its error
- * (F2). Returns 0 or gup's -errno (untranslated).
+ * __mlock_vma_pages_range's loop (2.6.28+): gup with the pages in batches of 16, each batch going on
+ * at the first page not pinned; `visit` sees every pinned page, which is then released (the zero page
+ * too: get_page/put_page, ML32 comment). A short count is no error by itself: the next call starts at
+ * the failing page and returns its error (F2). Returns 0 or gup's -errno (untranslated).
  */
-function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
+function gupBatches(k: Machine, task: Task, start: number, end: number, write: boolean, force: boolean, visit: (pfn: number) => void): number {
   const t = task.threads[0]!;
-  const write = populateWrite(k, vma);
-  const m = k.mem;
   let addr = start;
   let nr = (end - start) / PAGE_SIZE;
-  let ret = 0;
   while (nr > 0) {
     const pages: number[] = [];
-    ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, populateForce(k, vma), pages);
+    const ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, force, pages);
     // < 0: the error ends the loop; 0 (WARN_ON in 2.6.28–2.6.31) cannot happen for nr > 0
-    if (ret <= 0) break;
+    if (ret <= 0) return ret;
     for (const pfn of pages) {
-      // mlock_vma_page (modern: the fault path's mlock of a page in a VM_LOCKED vma)
-      if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
-      k.putPageChecked(pfn); // the zero page too: get_page/put_page (ML32 comment)
+      visit(pfn);
+      k.putPageChecked(pfn);
     }
     addr += ret * PAGE_SIZE;
     nr -= ret;
-    ret = 0;
   }
-  return ret;
+  return 0;
+}
+
+/** __mlock_vma_pages_range(vma, start, end, 1): pages with a mapping get PG_mlocked (mlock_vma_page). */
+function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
+  const m = k.mem;
+  return gupBatches(k, task, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
+    if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
+  });
 }
 
 /**
@@ -115,21 +118,9 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
     // breaks COW of write-protected ptes (F13; replaced by follow_page in 2.6.32, 408e82b78bc). The
     // model's gup has no "ignore permissions" flag; force (VM_MAY* only) is the same test here, as every
     // vma has VM_MAYREAD, and VM_MAYWRITE when VM_WRITE. Errors end the walk and are ignored.
-    const t = task.threads[0]!;
-    const write = (vma.flags & VM_WRITE) !== 0;
-    let addr = start;
-    let nr = (end - start) / PAGE_SIZE;
-    while (nr > 0) {
-      const pages: number[] = [];
-      const ret = getUserPages(k, t, addr, Math.min(nr, MLOCK_BATCH), write, true, pages);
-      if (ret <= 0) break;
-      for (const pfn of pages) {
-        if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked; // munlock_vma_page
-        k.putPageChecked(pfn);
-      }
-      addr += ret * PAGE_SIZE;
-      nr -= ret;
-    }
+    gupBatches(k, task, start, end, (vma.flags & VM_WRITE) !== 0, true, (pfn) => {
+      if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked; // munlock_vma_page
+    });
     return;
   }
   // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
@@ -254,4 +245,3 @@ export function doMlock(k: Machine, task: Task, start: number, len: number, on: 
   return r < 0 ? posixError(r) : 0;
 }
 
-export { EINVAL };
