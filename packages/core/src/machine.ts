@@ -524,7 +524,7 @@ export class Machine {
 
   mprotect(task: Task, addr: number, length: number, prot: number): OpResult {
     this.live(task);
-    return this.run(() => ({ ret: doMprotect(this, task.mm!, addr, length, prot) }), task);
+    return this.run(() => ({ ret: doMprotect(this, task, addr, length, prot) }), task);
   }
 
   mlock(task: Task, addr: number, length: number): OpResult {

@@ -1191,11 +1191,12 @@ function followPteRules(k: Machine, vma: Vma, address: number, lo: number, hi: n
     if (modern && pte.isNone(lo, hi)) return noPageTable(k, vma, flags);
     return FOLLOW_NULL;
   }
-  // 2.6: a write through a read-only pte is refused before vm_normal_page is asked (the caller
+  // a write through a read-only pte: 2.6 refuses it before vm_normal_page is asked (the caller
   // faults, and do_wp_page meets the page); the modern can_follow_write_pte needs the page first
-  if (flags & FOLL_WRITE && !pte.write(lo) && !k.f.anonExclusive) return FOLLOW_NULL;
+  const writeDenied = (flags & FOLL_WRITE) !== 0 && !pte.write(lo);
+  if (writeDenied && !k.f.anonExclusive) return FOLLOW_NULL;
   let page = vmNormalPage(k, vma, address, lo, hi);
-  if (flags & FOLL_WRITE && !pte.write(lo) && !canFollowWriteForced(k, vma, flags, page)) return FOLLOW_NULL;
+  if (writeDenied && !canFollowWriteForced(k, vma, flags, page)) return FOLLOW_NULL;
   if (page < 0) {
     const pfn = pte.pfn(lo, hi);
     switch (k.f.followPageUnusable) {

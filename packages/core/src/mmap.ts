@@ -420,7 +420,8 @@ function pgprotModify(k: Machine, oldProt: number, newProt: number): number {
 }
 
 /** mprotect: new flags within VM_MAY*, new vm_page_prot, pte_modify on every present pte (§2.22). */
-export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot: number): number {
+export function doMprotect(k: Machine, task: Task, start: number, len: number, prot: number): number {
+  const mm = task.mm!;
   k.enter(FN.mprotect_fixup);
   if (start % PAGE_SIZE !== 0) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
@@ -476,8 +477,7 @@ export function doMprotect(k: Machine, mm: Mm, start: number, len: number, prot:
     // modern mprotect_fixup (4.5, 36f881883c57 [UNVERIFIED]; in no 2.6 release): a private VM_LOCKED
     // vma that becomes writable is populated with write faults ("trigger COW"), errors ignored
     if (k.f.release === MODERN_RELEASE && (oldFlags & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && vma.flags & VM_WRITE) {
-      const task = k.tasks.find((t) => t.mm === mm);
-      if (task) makePagesPresent(k, task, vma, from, to); // mprotect_fixup's own range
+      makePagesPresent(k, task, vma, from, to); // mprotect_fixup's own range
     }
     from = next;
   }

@@ -76,7 +76,7 @@ describe('worked races', () => {
     expect(states).toEqual(['SIGSEGV false', 'SIGSEGV true', 'ok true']);
   });
 
-  test('clone takes no mmap_sem: a new thread can be made while another is inside a fault', async () => {
+  test('clone takes no mmap_sem (copy_mm with CLONE_VM only takes an mm_users reference): a new thread can be made while another is inside a fault', async () => {
     const r = explore(await loadLitmus({
       file: 'clone-during-fault.yaml',
       text: 'name: clone-during-fault\nmachine: { arch: x86, kernel: "2.6.32" }\ntasks: [{ name: p, threads: [t2] }]\nsteps:\n'
