@@ -37,12 +37,14 @@ interface Case {
   race: [string, string][];
 }
 
+let forks = 0;
 function raceOp(r: (n: number) => number, thread: string, file: string): string {
   const page = `m+${r(2)}p`;
-  switch (r(12)) {
+  switch (r(13)) {
     case 8: return `thread: ${thread}, op: ${pick(r, ['mlock', 'munlock'])}, addr: m, length: 8K`;
     case 9: return `thread: ${thread}, op: ${pick(r, ['gup', 'gup_fast'])}, addr: ${page}, write: ${pick(r, ['true', 'false'])}`;
     case 10: return file ? `thread: ${thread}, op: truncate, path: ${file}, size: ${pick(r, ['0', '4K', '8K'])}` : `thread: ${thread}, op: write, addr: ${page}`;
+    case 12: return `thread: ${thread}, op: fork, child: c${forks++}`;
     case 11: return `thread: ${thread}, op: follow_page, addr: ${page}, flags: [${pick(r, ['get', 'write, get', 'touch'])}]`;
     case 0: case 1: case 2: return `thread: ${thread}, op: read, addr: ${page}`;
     case 3: case 4: return `thread: ${thread}, op: write, addr: ${page}`;
@@ -54,6 +56,7 @@ function raceOp(r: (n: number) => number, thread: string, file: string): string 
 
 function genCase(seed: number): Case {
   const r = rng(seed);
+  forks = 0;
   const arch = pick(r, ARCHS);
   const kernel = pick(r, KERNELS);
   const map = pick(r, MAPPINGS);
@@ -88,7 +91,8 @@ function litmus(c: Case, order: number[] | null): string {
     order.forEach((i, n) => steps.push(`  - { ${n === order.length - 1 ? `id: r${i}, ` : ''}${c.race[i]![1]} }`));
     race = [`r${order.at(-1)}`];
   }
-  return `${c.head}\nsteps:\n${steps.join('\n')}\nrace: [${race.join(', ')}]\ncondition: "forall (leaked == 0)"\nobserve: ${OBSERVE}\n`;
+  const observe = c.race.some(([, s]) => s.includes('op: fork')) ? OBSERVE.replace(']', ', pte(c0:m).pfn, pte(c0:m).write, pte(c0:m+1p).pfn, rss(c0).anon, rss(c0).file]') : OBSERVE;
+  return `${c.head}\nsteps:\n${steps.join('\n')}\nrace: [${race.join(', ')}]\ncondition: "forall (leaked == 0)"\nobserve: ${observe}\n`;
 }
 
 /** every order of the race steps that keeps each thread's steps in program order */
