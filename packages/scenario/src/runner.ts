@@ -258,8 +258,10 @@ function pageAddr(addr: number): number {
 /** Runs one step on a started run: resolve addresses, call the Machine, observe, check. */
 export function runStep(st: RunState, step: Step, opts: StepOptions = {}): StepResult {
   const m = st.machine;
-  const task = st.tasks.get(step.task)!;
-  const thread = st.threads.get(step.thread)!;
+  const task = st.tasks.get(step.task);
+  const thread = st.threads.get(step.thread);
+  // a task or thread made by an earlier fork/clone step that failed (e.g. its parent died of an Oops)
+  if (!task || !thread) return notCreated(st, step, task ? `thread "${step.thread}"` : `task "${step.task}"`, opts);
   const a = step.args;
   const rssBefore = m.rss(task);
   const freeBefore = m.mem.freeCount();
@@ -315,6 +317,17 @@ export function runStep(st: RunState, step: Step, opts: StepOptions = {}): StepR
     if (opts.checkExpectations === false) checks.length = 0;
   }
   return { step, observation: obs, checks, passed: checks.every((c) => c.ok) };
+}
+
+function notCreated(st: RunState, step: Step, what: string, opts: StepOptions): StepResult {
+  const free = st.machine.mem.freeCount();
+  const error = `${what} does not exist: the step that creates it did not run`;
+  const obs: Observation = {
+    result: EMPTY, outcome: 'ok', rssBefore: { anon: 0, file: 0 }, rssAfter: { anon: 0, file: 0 }, freePagesBefore: free, freePagesAfter: free,
+    pageTableBytesBefore: 0, pageTableBytesAfter: 0, violations: [], error,
+  };
+  const checks: Check[] = opts.checkExpectations === false ? [] : [{ field: 'step', expected: 'the step runs', actual: error, ok: false }];
+  return { step, observation: obs, checks, passed: checks.length === 0 };
 }
 
 interface PageSnapshot {

@@ -158,6 +158,18 @@ describe('worked scenarios with a driver loaded by path', () => {
     const r = runScenario(await inline(text));
     expect(failed(r)).toEqual([{ step: 5, field: 'step', expected: 'the step runs', actual: 'task "p" is no longer alive (oops)', ok: false }]);
   });
+
+  test("a fork by a task an Oops killed makes no child: the child's steps fail and say why, the run goes on", async () => {
+    const text = readFileSync(`${FIXTURES}worked-a-nopfn.yaml`, 'utf8') +
+      '  - { task: p, op: fork, child: c }\n  - { task: c, op: read, addr: s }\n  - { thread: c, op: exit }\n';
+    const r = runScenario(await inline(text));
+    expect(failed(r).map((f) => [f.step, f.actual])).toEqual([
+      [5, 'task "p" is no longer alive (oops)'],
+      [6, 'task "c" does not exist: the step that creates it did not run'],
+      [7, 'task "c" does not exist: the step that creates it did not run'],
+    ]);
+    expect(r.steps).toHaveLength(7);
+  });
 });
 
 describe('files', () => {
