@@ -631,7 +631,9 @@ static void do_step(const struct step *s, struct reply *r) {
         map_addr[s->mid] = (unsigned long)p;
         map_live[s->mid] = 1;
         ret = (long)p;
-        madvise(p, s->len, MADV_NOHUGEPAGE);
+        /* no MADV_NOHUGEPAGE here: it sets VM_NOHUGEPAGE on this range only, so the mapping would
+           not merge with its neighbour at mmap time as the model's does (and once both have an
+           anon_vma, never again); PR_SET_THP_DISABLE (main) keeps THP out of the whole process */
       }
       if ((s->src == 1 || s->src == 2 || s->src == 3) && fd >= 0) close(fd);
       break;
@@ -976,7 +978,15 @@ int main(int argc, char **argv) {
     return 0;
   }
   pin_cpu();
-  prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+  /* THP is what the model does not have: off for the whole process tree (MMF_DISABLE_THP is
+     inherited by fork), without touching any vma's flags */
+  if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) != 0) {
+    out("{\"error\":");
+    outstr("PR_SET_THP_DISABLE failed: the live kernel could map transparent huge pages, which the model does not show");
+    out("}\n");
+    oflush();
+    return 3;
+  }
   unsigned long zp = zero_pfn();
   struct utsname_like { char s[256]; } rel = { "" };
   int fd = open("/proc/sys/kernel/osrelease", O_RDONLY | O_CLOEXEC);

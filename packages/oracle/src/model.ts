@@ -105,11 +105,14 @@ export function runModel(s: LoadedScenario, plan: Plan): ModelRun {
       if (ps.ref.off === 0 && (ps.step.args.length as number) >= len) tables.get(ps.step.task)?.delete(ps.ref.mid);
     }
     void task;
+    // a step on a symbol whose mmap failed: the executor fails it with EFAULT before touching
+    // anything (addr_of: the mapping was never made), so the model side says the same
+    const unbound = error !== undefined && / is not bound in task /.test(error);
     steps.push({
-      outcome: error ? 'error' : outcomeOf(r),
+      outcome: unbound ? 'EFAULT' : error ? 'error' : outcomeOf(r),
       faults: completedFaults(r),
       tasks: snapshot(m, st, plan, tables),
-      ...(error ? { error } : {}),
+      ...(error && !unbound ? { error } : {}),
     });
   }
   return { steps, addrs, kernel: s.machine.kernel, zeroPfn: m.zeroPfn };

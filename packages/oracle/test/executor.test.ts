@@ -108,6 +108,31 @@ describe('mixedmap-executor', () => {
     expect(r.lines[4]!.outcome).toBe('SIGBUS');
   });
 
+  it('leaves vma flags as mmap made them: a mapping merges with its neighbour at mmap time, before its populate gives it an anon_vma', () => {
+    // mmap_region merges b into a (same struct file, next offset) before b's MAP_LOCKED populate
+    // fails past EOF (do_cow_fault has prepared an anon_vma by then). Had the executor changed b's
+    // flags after mmap (MADV_NOHUGEPAGE on b alone), b would be a vma of its own with its own
+    // anon_vma and could never merge back; a's fault-around would then stop at a's end.
+    const base = 0x3f0000000000;
+    const hex = (n: number): string => `0x${n.toString(16)}`;
+    const r = runProgram(exe, prog(
+      'file 0 4096\nmapping 0 8192\nmapping 1 8192\nmapping 2 16384\n' +
+      'step 0 0 open 0 0 rw 0\n' +
+      `step 1 0 mmap 0 8192 rw pl fd:0 0 ${hex(base)}\n` +
+      `step 2 0 mmap 1 8192 rw pl fd:0 8192 ${hex(base + 8192)}\n` +
+      'step 3 0 truncate 0 16384\n' +
+      `step 4 0 mmap 2 16384 rw s fd:0 0 ${hex(base + 0x100000)}\n` +
+      'step 5 0 write 2 8192\n' +
+      'step 6 0 read 0 4096\n',
+    ));
+    expect(r.status).toBe(0);
+    const at = (line: Record<string, any>, mid: number): string => line.tasks[0].maps.find((m: { mid: number }) => m.mid === mid).addr; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect([at(r.lines[7]!, 0), at(r.lines[7]!, 1)]).toEqual([hex(base), hex(base + 8192)]);
+    expect(r.lines[3]!.outcome).toBe('ok'); // the failed populate is not an mmap error
+    expect(page(r.lines[7]!, 0, 0, 1)[0]).toBe(1);
+    expect(page(r.lines[7]!, 0, 1, 0)[0]).toBe(1); // file page 2, mapped by a's fault-around: one vma
+  });
+
   it('an exited task is gone (and its pages unshared) before the next snapshot', () => {
     const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\nstep 1 0 write 0 0\nstep 2 0 fork 1\nstep 3 1 exit\n'));
     const exit = r.lines[4]!;

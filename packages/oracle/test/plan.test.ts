@@ -129,6 +129,21 @@ describe('the program and the comparison', () => {
     expect(r.agree).toBe(false);
   });
 
+  it('a step on a symbol whose mmap failed is EFAULT on both sides (the executor refuses it untouched)', async () => {
+    const s = await load(
+      `${head()}  - { task: p, op: open, path: /tmp/f, create: true, size: 4K, mode: rdonly, as: f }\n`
+        + '  - { task: p, op: mmap, as: m, fd: f, length: 4K, prot: [read, write], flags: [shared] }\n'
+        + '  - { task: p, op: read, addr: m }\n  - { task: p, op: madvise, addr: m, length: 4K, advice: dontneed }\n',
+    );
+    const plan = planScenario(s);
+    const model = runModel(s, plan);
+    expect(model.steps.map((st) => st.outcome)).toEqual(['ok', 'EACCES', 'EFAULT', 'EFAULT']);
+    expect(model.steps[2]!.error).toBeUndefined();
+    const r = await runOracle(s, { executor: exe });
+    expect(r.steps.map((st) => st.kernel?.outcome)).toEqual(['ok', 'EACCES', 'EFAULT', 'EFAULT']);
+    expect(r.agree).toBe(true);
+  });
+
   it('without pfns (not root) frames are not compared and a note says so', async () => {
     const s = await load(`${head()}  - { task: p, op: mmap, as: m, length: 4K, prot: [read, write], flags: [private, anonymous] }\n  - { task: p, op: write, addr: m }\n`);
     const plan = planScenario(s);
