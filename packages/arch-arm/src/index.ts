@@ -196,9 +196,11 @@ export const arm = defineArch({
     if (o.pteLayout !== undefined && o.pteLayout !== 'pa26' && o.pteLayout !== 'pa32') {
       throw Object.assign(new Error('pteLayout must be "pa26" or "pa32"'), { field: 'pteLayout' });
     }
-    const rams = k.mem.regions.filter((r) => r.kind === 'ram');
+    // a bank is any memory with struct pages (the kernel's meminfo): a `kind: device` region with
+    // structPages (a brd-like RAM range) lies inside the flat mem_map like RAM, so it is pfn_valid too
+    const rams = k.mem.regions.filter((r) => r.structPages).sort((a, b) => a.startPfn - b.startPfn);
     const first = rams[0]!.startPfn;
-    const last = rams[rams.length - 1]!.endPfn;
+    const last = Math.max(...rams.map((r) => r.endPfn));
     const st: ArmState = {
       pfnValid: pfnValidKind(k.f, o),
       physPfnOffset: first,

@@ -111,6 +111,14 @@ describe('pfn_valid from the memory banks (§1.5)', () => {
     const k = createMachine({ arch: arm, kernel: '2.6.26', archOptions: { banks: '0xa0000000:16M' } });
     expect([k.pfnValid(0), k.pfnValid(0xa0000), k.pfnValid(0xa1000)]).toEqual([false, true, false]);
   });
+  test('memory with struct pages is a bank whatever its kind: a brd-like device region is pfn_valid on every release (flat mem_map up to 2.6.31, bank search from 2.6.32)', () => {
+    const regions = [{ name: 'brd', start: 0x10000000, size: 1 << 20, kind: 'device' as const, structPages: true }];
+    for (const v of ['2.6.19', '2.6.26', '2.6.31', '2.6.32']) {
+      const k = createMachine({ arch: arm, kernel: v, memory: { ram: 32 << 20, regions } });
+      // RAM, the brd region, the gap between them (flat: inside max_mapnr; banks: not a bank), past the end
+      expect([k.pfnValid(0x100), k.pfnValid(0x10000), k.pfnValid(0x8000), k.pfnValid(0x10100)], v).toEqual([true, true, v !== '2.6.32', false]);
+    }
+  });
   test('NOR flash (kind flash) has no struct pages', () => {
     const k = machine('2.6.32');
     expect(k.pfnValid(FLASH_PFN)).toBe(false);
