@@ -25,9 +25,13 @@ export function pageProtnone(release: number): number {
 
 const is32 = (o: ArchOptions) => o.bits === 32;
 
-/** _PAGE_CHG_MASK without the pfn: PCD | PWT | ACCESSED | DIRTY, plus SPECIAL from 2.6.27 (PX26, PX27, PX32) */
+/**
+ * _PAGE_CHG_MASK without the pfn: ACCESSED | DIRTY; PCD | PWT join it in 2.6.26 (include/asm-x86/pgtable.h
+ * v2.6.25 vs v2.6.26 — before, pte_modify in mprotect made every present pte cacheable) and SPECIAL in
+ * 2.6.27 (PX26, PX27, PX32)
+ */
 function chgMask(release: number): number {
-  return _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY | (release >= 27 ? _PAGE_SPECIAL : 0);
+  return _PAGE_ACCESSED | _PAGE_DIRTY | (release >= 26 ? _PAGE_PCD | _PAGE_PWT : 0) | (release >= 27 ? _PAGE_SPECIAL : 0);
 }
 
 function protectionMap(f: Features): number[] {

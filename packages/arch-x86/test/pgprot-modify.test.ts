@@ -47,6 +47,7 @@ function cacheAfterMprotect(arch: ArchSpec, kernel: string): { before: number; a
 describe('pgprot_modify in mprotect (§2.22)', () => {
   test('x86 resolves pgprot_modify to _PAGE_CHG_MASK (SPECIAL from 2.6.27); an arch without the hook gets the generic fallback (0)', () => {
     const base = _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY;
+    expect(resolveArch(x86, resolveFeatures('2.6.25')).layout.chgMask).toBe(_PAGE_ACCESSED | _PAGE_DIRTY);
     expect(resolveArch(x86, resolveFeatures('2.6.26')).pgprotModifyKeeps).toBe(base);
     expect(resolveArch(x86, resolveFeatures('2.6.32')).pgprotModifyKeeps).toBe(base | _PAGE_SPECIAL);
     expect(resolveArch(arm, resolveFeatures('2.6.32')).pgprotModifyKeeps).toBe(0);
@@ -69,6 +70,22 @@ describe('pgprot_modify in mprotect (§2.22)', () => {
     for (const v of ['2.6.19', '2.6.25']) {
       expect(cacheAfterMprotect(x86, v), v).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: 0 });
     }
+  });
+
+  test("pte_modify on the ptes already present: ≤2.6.25 _PAGE_CHG_MASK has no PCD/PWT, so mprotect makes them cacheable; 2.6.26+ keeps them", () => {
+    const present = (kernel: string): number => {
+      const k = createMachine({ arch: x86, kernel, memory: { ram: 32 << 20 }, drivers: [{ driver: uncached }] });
+      const p = k.spawn('p');
+      const a = k.mmap(p, { length: PS, prot: RW, flags: MAP_PRIVATE, file: k.open(p, '/dev/uc').file! }).addr!;
+      expect(k.access(p.threads[0]!, a, true).outcome).toBe('ok');
+      expect(k.readPte(p, a).cache).toBe(_PAGE_PCD | _PAGE_PWT);
+      expect(k.mprotect(p, a, PS, PROT_READ).outcome).toBe('ok');
+      return k.readPte(p, a).cache;
+    };
+    expect(present('2.6.19')).toBe(0);
+    expect(present('2.6.25')).toBe(0);
+    expect(present('2.6.26')).toBe(_PAGE_PCD | _PAGE_PWT);
+    expect(present('2.6.32')).toBe(_PAGE_PCD | _PAGE_PWT);
   });
 
   test('the generic fallback (arm, or x86 without the hook) takes the new prot alone on 2.6.26+', () => {
