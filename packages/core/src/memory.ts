@@ -486,7 +486,11 @@ function callNopage(k: Machine, c: FaultCtx): number {
   const pfn = c.vma.ops!.nopage!(c.vma, c.address, k);
   if (pfn === NOPAGE_SIGBUS) return VM_FAULT_SIGBUS;
   if (pfn === NOPAGE_OOM) return VM_FAULT_OOM;
-  if (pfn === NOPAGE_REFAULT) return VM_FAULT_NOPAGE; // nothing installed, the access refaults
+  if (pfn === NOPAGE_REFAULT) {
+    // 2.6.23 removed NOPAGE_REFAULT with do_no_page (include/linux/mm.h): a driver could not return it
+    if (k.f.hasFault) k.bug('NOPAGE_REFAULT does not exist from 2.6.23 (a driver could not return it)', c.chainNames());
+    return VM_FAULT_NOPAGE; // nothing installed, the access refaults
+  }
   c.vmf.page = pfn;
   return 0;
 }
