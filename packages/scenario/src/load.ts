@@ -228,17 +228,64 @@ export interface LoadOptions {
   importer?: PluginImporter;
 }
 
+/** The byte offset of the first byte that is not part of a well-formed UTF-8 sequence, or -1. */
+function firstInvalidUtf8(b: Uint8Array): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0 || i + n >= b.length) return i;
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1]! < lo || b[i + 1]! > hi) return i;
+    for (let k = 2; k <= n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Reads a scenario (or litmus) file as UTF-8 text. A file that cannot be read (missing, a
+ * directory, no permission), is not UTF-8 or holds NUL bytes is a ScenarioError naming the place.
+ */
+export async function readScenarioText(file: string, what = 'the scenario'): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : code === 'EACCES' ? 'permission denied' : undefined;
+    throw new ScenarioError([{ file, line: 0, column: 0, field: '', message: `cannot read ${what}: ${code ?? (e as Error).message}${why ? ` (${why})` : ''}` }]);
+  }
+  const at = (off: number): { line: number; column: number } => {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i < off; i++) if (bytes[i] === 0x0a) {
+      line++;
+      start = i + 1;
+    }
+    return { line, column: Buffer.from(bytes.subarray(start, off)).toString('utf8').length + 1 };
+  };
+  const bad = firstInvalidUtf8(bytes);
+  if (bad >= 0) {
+    const utf16 = bytes.length >= 2 && ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff));
+    throw new ScenarioError([{ file, ...at(bad), field: '', message: `the file is not UTF-8 text: byte 0x${bytes[bad]!.toString(16).padStart(2, '0')} is not valid UTF-8${utf16 ? ' (it looks like UTF-16: save it as UTF-8)' : ''}` }]);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new ScenarioError([{ file, ...at(nul), field: '', message: 'the file holds a NUL byte: not a YAML text file' }]);
+  return bytes.toString('utf8');
+}
+
 /** Reads, validates and checks a scenario and loads its arch and driver plugins. Throws ScenarioError. */
 export async function loadScenario(src: string | { text: string; file: string }, opts: LoadOptions = {}): Promise<LoadedScenario> {
   let text: string;
   let file: string;
   if (typeof src === 'string') {
     file = src;
-    try {
-      text = await readFile(src, 'utf8');
-    } catch (e) {
-      throw new ScenarioError([{ file, line: 0, column: 0, field: '', message: `cannot read the scenario: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
-    }
+    text = await readScenarioText(src);
   } else {
     ({ text, file } = src);
   }

@@ -7,6 +7,7 @@ import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolveArch, resolveFeatures, validateDriver, type ArchSpec, type Driver } from '@mixedmap/core';
 import { ScenarioError, type ScenarioProblem } from './errors.js';
+import { guardArch, guardDriver } from './guard.js';
 import type { PluginRef, Scenario } from './types.js';
 
 /** Imports a module by specifier (a package name or a file: URL). */
@@ -69,12 +70,38 @@ async function importPlugin(ref: PluginRef, kind: 'arch' | 'driver', dir: string
   throw new Error(`unknown ${kind} "${ref.spec}": package ${pkg} is not installed (short names: ${short}; or a package name, or a path like ./my-${kind}.js)`);
 }
 
+/** A plugin of the project itself (short name or @mixedmap/…): its exceptions are internal errors. */
+function isBuiltin(ref: PluginRef, kind: 'arch' | 'driver'): boolean {
+  return !ref.isPath && (ref.spec in (kind === 'arch' ? ARCH_SHORT : DRIVER_SHORT) || ref.spec.startsWith('@mixedmap/'));
+}
+
 function pluginOf(mod: unknown, kind: 'arch' | 'driver'): unknown {
   const m = mod as Record<string, unknown> | null;
+  const make = kind === 'arch' ? 'defineArch' : 'defineDriver';
   if (!m || typeof m !== 'object') return m;
-  if (m.default !== undefined) return m.default;
+  if ('default' in m) {
+    if (m.default === undefined || m.default === null) throw new Error(`its default export is ${m.default}: export the ${kind} (export default ${make}({ … }))`);
+    return m.default;
+  }
   if (m[kind] !== undefined) return m[kind];
-  return m;
+  // a module whose named exports are the plugin's fields
+  if (typeof m.name === 'string') return m;
+  throw new Error(`the module has no default export: export the ${kind} (export default ${make}({ … }))`);
+}
+
+/** A thrown value's message (a plugin may throw anything, not only an Error). */
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return typeof e === 'string' ? e : describeValue(e);
+}
+
+/** A short description of a value a plugin returned, for messages. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
 }
 
 export async function resolvePlugins(s: Scenario, importer: PluginImporter = defaultImporter): Promise<ResolvedPlugins> {
@@ -86,9 +113,9 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
     try {
       return pluginOf(await importPlugin(ref, kind, s.dir, importer, instance), kind);
     } catch (e) {
-      fail(ref.field, isNotFound(e) || /unknown|no such file/.test(String((e as Error).message))
-        ? String((e as Error).message)
-        : `cannot load ${kind} "${ref.spec}": ${(e as Error).message}`);
+      fail(ref.field, isNotFound(e) || /unknown|no such file/.test(errorText(e))
+        ? errorText(e)
+        : `cannot load ${kind} "${ref.spec}": ${errorText(e)}`);
       return undefined;
     }
   };
@@ -119,9 +146,23 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
       fail(ref.field, (e as Error).message);
       continue;
     }
-    const errs = d.validate?.(ref.settings) ?? [];
     const settingsField = ref.field.replace(/\.(name|path)$/, '.settings');
-    for (const err of errs) fail(`${settingsField}.${err.field}`, `driver "${d.name}": ${err.message}`);
+    let errs: unknown;
+    try {
+      errs = d.validate?.(ref.settings) ?? [];
+    } catch (e) {
+      fail(settingsField, `driver "${d.name}": its validate hook threw (a bug in the driver): ${errorText(e)}`);
+      continue;
+    }
+    if (!Array.isArray(errs)) {
+      fail(ref.field, `driver "${d.name}": its validate hook must return a list of { field, message } problems, not ${describeValue(errs)}`);
+      continue;
+    }
+    for (const err of errs as Array<{ field?: unknown; message?: unknown } | null>) {
+      const f = err && typeof err === 'object' && typeof err.field === 'string' && err.field ? `${settingsField}.${err.field}` : settingsField;
+      const msg = err && typeof err === 'object' && err.message !== undefined ? String(err.message) : `invalid settings (the validate hook returned ${describeValue(err)})`;
+      fail(f, `driver "${d.name}": ${msg}`);
+    }
     if (errs.length) continue;
     // The same driver may be listed twice with different settings (two device nodes, two
     // mounts); two instances serving the same path could not both be opened.
@@ -129,7 +170,11 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
     try {
       paths = d.paths(ref.settings);
     } catch (e) {
-      fail(settingsField, `driver "${d.name}": ${(e as Error).message}`);
+      fail(settingsField, `driver "${d.name}": ${errorText(e)}`);
+      continue;
+    }
+    if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) {
+      fail(ref.field, `driver "${d.name}": its paths hook must return a list of path strings, not ${describeValue(paths)}`);
       continue;
     }
     const clash = paths.find((p) => served.has(p));
@@ -144,6 +189,13 @@ export async function resolvePlugins(s: Scenario, importer: PluginImporter = def
     drivers.push({ driver: d, settings: ref.settings });
   }
   if (problems.length) throw new ScenarioError(problems);
+  // plugins from outside the project: a hook that throws at run time is reported as the plugin's fault
+  if (!isBuiltin(s.machine.arch, 'arch')) guardArch(arch!);
+  s.machine.drivers.forEach((ref) => {
+    if (isBuiltin(ref, 'driver')) return;
+    const d = drivers.find((x) => x.settings === ref.settings);
+    if (d) guardDriver(d.driver);
+  });
   return { arch: arch!, drivers };
 }
 
@@ -161,7 +213,12 @@ export async function loadArch(spec: string, opts: { dir?: string; importer?: Pl
   } catch (e) {
     throw new Error(isNotFound(e) || /unknown|no such file/.test(String((e as Error).message)) ? (e as Error).message : `cannot load arch "${spec}": ${(e as Error).message}`);
   }
-  const arch = pluginOf(mod, 'arch') as ArchSpec;
+  let arch: ArchSpec;
+  try {
+    arch = pluginOf(mod, 'arch') as ArchSpec;
+  } catch (e) {
+    throw new Error(`cannot load arch "${spec}": ${(e as Error).message}`);
+  }
   // the shape checks of resolveArch, with the default kernel
   try {
     resolveArch(arch, resolveFeatures('2.6.32', {}), {});

@@ -10,6 +10,7 @@ import {
 } from '@mixedmap/core';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ScenarioError } from './errors.js';
+import { PluginFault } from './guard.js';
 import type { AddrExpr, Delta } from './schema-dsl.js';
 import { parseAddress } from './schema-dsl.js';
 import { DRIVER_OP_ADDRESS_ARGS, type LoadedScenario } from './load.js';
@@ -139,7 +140,11 @@ export function buildMachine(s: LoadedScenario): Machine {
     });
   } catch (e) {
     if (e instanceof ConfigError) {
-      throw s.locs.error(configField(s, e.field), e.message);
+      // the model keeps per-page arrays for physical memory: a size it cannot allocate is a size problem
+      const msg = /Invalid typed array length|Array buffer allocation failed/.test(e.message)
+        ? `too much memory for the model to allocate its per-page arrays (${e.message}); use a smaller size`
+        : e.message;
+      throw s.locs.error(configField(s, e.field), msg);
     }
     throw e;
   }
@@ -193,6 +198,26 @@ function collectViolations(results: StepResult[]): string[] {
   return out;
 }
 
+/**
+ * A plugin hook that threw while the scenario ran (see guard.ts), as a ScenarioError: at the step
+ * that ran it (or at the plugin's field when no step did: the end-of-run exit), naming the plugin,
+ * where the scenario loads it, and the hook.
+ */
+export function pluginFaultError(s: LoadedScenario, e: PluginFault, step?: Step, context = 'while the tasks exited after the last step'): ScenarioError {
+  let where = '';
+  if (e.kind === 'arch') where = `machine.arch: ${s.machine.arch.spec}`;
+  else {
+    const i = s.plugins.drivers.findIndex((d) => d.driver === e.plugin);
+    const ref = i >= 0 ? s.machine.drivers.find((r) => r.settings === s.plugins.drivers[i]!.settings) : undefined;
+    if (ref) where = `${ref.field.replace(/\.(name|path)$/, '')}: ${ref.spec}`;
+  }
+  const field = step ? step.field : where ? where.slice(0, where.indexOf(':')) : 'machine';
+  const when = step ? '' : ` ${context}`;
+  const name = String((e.plugin as { name?: unknown }).name ?? '?');
+  const msg = `${e.kind} "${name}"${where && step ? ` (${where})` : ''}: its ${e.hook} hook threw${when}: ${e.detail} — a bug in the plugin, not a kernel Oops`;
+  return s.locs.error(field, msg);
+}
+
 export function runScenario(s: LoadedScenario, opts: RunOptions = {}): ScenarioResult {
   const st = startRun(s);
   const results: StepResult[] = [];
@@ -202,13 +227,25 @@ export function runScenario(s: LoadedScenario, opts: RunOptions = {}): ScenarioR
       skipped++;
       continue;
     }
-    const r = runStep(st, step, { checkExpectations: opts.checkExpectations ?? true });
+    let r: StepResult;
+    try {
+      r = runStep(st, step, { checkExpectations: opts.checkExpectations ?? true });
+    } catch (e) {
+      if (e instanceof PluginFault) throw pluginFaultError(s, e, step);
+      throw e;
+    }
     results.push(r);
     opts.onStep?.(r);
   }
-  const end = opts.stopAfter === undefined
-    ? finishRun(s, st, results)
-    : { passed: results.every((r) => r.passed), leaks: [], violations: collectViolations(results) };
+  let end: { passed: boolean; leaks: string[]; violations: string[] };
+  try {
+    end = opts.stopAfter === undefined
+      ? finishRun(s, st, results)
+      : { passed: results.every((r) => r.passed), leaks: [], violations: collectViolations(results) };
+  } catch (e) {
+    if (e instanceof PluginFault) throw pluginFaultError(s, e);
+    throw e;
+  }
   return {
     name: s.name,
     file: s.file,
@@ -230,7 +267,10 @@ function resolveAddr(st: RunState, a: AddrExpr, task: string): number {
   if (a.sym === undefined) return a.offset;
   const base = st.symbols.get(t)?.get(a.sym);
   if (base === undefined) throw new StepFailure(`address "${a.text}": "${a.sym}" is not bound in task "${t}" (did the mmap that binds it fail?)`);
-  return base + a.offset;
+  const addr = base + a.offset;
+  if (addr < 0) throw new StepFailure(`address "${a.text}" is below 0 (${a.sym} is 0x${base.toString(16)})`);
+  if (addr > 2 ** 64 - 1) throw new StepFailure(`address "${a.text}" is beyond 2^64−1 (${a.sym} is 0x${base.toString(16)})`);
+  return addr;
 }
 
 function taskOf(st: RunState, a: AddrExpr | undefined, dflt: string): Task {

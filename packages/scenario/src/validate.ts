@@ -4,7 +4,7 @@
 
 import { LineCounter, parseDocument, isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
 import {
-  type Schema, type Field, describe, parseSize, parseHex, parseAddress, parseDelta,
+  type Schema, type Field, type AddrExpr, describe, parseSize, parseHex, parseAddress, parseDelta, ADDRESS_PATTERN,
 } from './schema-dsl.js';
 import { Locations, joinPath, type ScenarioProblem } from './errors.js';
 
@@ -54,6 +54,7 @@ class Walker {
       if (isMap(node)) return 'a mapping';
       if (isSeq(node)) return 'a list';
       if (scalar === null) return 'null';
+      if (typeof scalar === 'number' && !Number.isFinite(scalar)) return `number ${(node as { source?: string }).source ?? String(scalar)}`;
       return `${typeof scalar} ${JSON.stringify(scalar)}`;
     };
     const expected = (): undefined => this.fail(node ?? raw, path, `expected ${describe(s)}, got ${got()}`);
@@ -70,6 +71,7 @@ class Walker {
       case 'number': {
         if (!isScalarNode || typeof scalar !== 'number') return expected();
         if (s.integer && !Number.isInteger(scalar)) return expected();
+        if (s.integer && !Number.isSafeInteger(scalar)) return this.fail(node, path, `${sourceOf(node, scalar)} is too large (integers here are exact up to 2^53−1)`);
         if (s.minimum !== undefined && scalar < s.minimum) return this.fail(node, path, `must be at least ${s.minimum}, got ${scalar}`);
         return scalar;
       }
@@ -85,19 +87,26 @@ class Walker {
       }
       case 'size': {
         const v = isScalarNode ? parseSize(scalar) : undefined;
-        return v === undefined ? expected() : v;
+        if (v === undefined) return expected();
+        const bad = rangeProblem(exactValue('size', node, scalar), v, sourceOf(node, scalar));
+        return bad ? this.fail(node, path, bad) : v;
       }
       case 'hex': {
         const v = isScalarNode ? parseHex(scalar) : undefined;
-        return v === undefined ? expected() : v;
+        if (v === undefined) return expected();
+        const bad = rangeProblem(exactValue('hex', node, scalar), v, sourceOf(node, scalar));
+        return bad ? this.fail(node, path, bad) : v;
       }
       case 'address': {
         const v = isScalarNode ? parseAddress(scalar) : undefined;
-        return v === undefined ? expected() : v;
+        if (v === undefined) return expected();
+        const bad = addressProblem(v, node, scalar);
+        return bad ? this.fail(node, path, bad) : v;
       }
       case 'delta': {
         const v = isScalarNode ? parseDelta(scalar) : undefined;
-        return v === undefined ? expected() : v;
+        if (v === undefined) return expected();
+        return Number.isSafeInteger(v.n) ? v : this.fail(node, path, `${sourceOf(node, scalar)} is too large (counts are exact up to 2^53−1)`);
       }
       case 'list': {
         if (!node || !isSeq(node)) return expected();
@@ -201,6 +210,63 @@ class Walker {
   }
 }
 
+// ---- numbers: a size, pfn or address must be what was written, and fit an unsigned long ----
+
+const MAX_U64 = (1n << 64n) - 1n;
+
+/** The text of a scalar as written (a YAML number's source, e.g. "1e30"), for messages. */
+function sourceOf(node: AnyNode, scalar: unknown): string {
+  const src = (node as { source?: string } | null | undefined)?.source;
+  return typeof scalar === 'string' ? JSON.stringify(scalar.trim()) : src ?? String(scalar);
+}
+
+/** An integer literal as written: decimal, 0x hex or 0o octal (YAML 1.2 core), else undefined. */
+function bigOf(text: string): bigint | undefined {
+  const t = text.trim();
+  if (/^(0[xX][0-9a-fA-F]+|0[oO][0-7]+|[0-9]+)$/.test(t)) return BigInt(t.replace(/^0[oO]/, '0o'));
+  return undefined;
+}
+
+/** The exact value a size or hex literal denotes (undefined when it cannot be told, e.g. 1e30). */
+function exactValue(kind: 'size' | 'hex', node: AnyNode, scalar: unknown): bigint | undefined {
+  if (typeof scalar === 'number') {
+    const src = (node as { source?: string } | null | undefined)?.source;
+    const b = src !== undefined ? bigOf(src) : undefined;
+    if (b !== undefined) return b;
+    return Number.isSafeInteger(scalar) ? BigInt(scalar) : undefined;
+  }
+  const t = String(scalar).trim();
+  if (kind === 'hex') return bigOf(t);
+  const m = /^(0[xX][0-9a-fA-F]+|[0-9]+)\s*([kKmMgG])?$/.exec(t);
+  if (!m) return undefined;
+  const shift = { k: 10n, m: 20n, g: 30n }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 0n;
+  return BigInt(m[1]!) << shift;
+}
+
+/** Why a number cannot be used as written (too large for 64 bits, or not exact as a double). */
+function rangeProblem(exact: bigint | undefined, v: number, text: string): string | undefined {
+  if (Number.isSafeInteger(v) && (exact === undefined || exact === BigInt(v))) return undefined;
+  if (exact === undefined || exact > MAX_U64) return `${text} is too large (the largest is 2^64−1, 0xffffffffffffffff)`;
+  if (BigInt(v) !== exact) return `${text} cannot be used exactly: numbers above 2^53 lose precision (it would become ${v})`;
+  return undefined;
+}
+
+function addressProblem(a: AddrExpr, node: AnyNode, scalar: unknown): string | undefined {
+  const text = sourceOf(node, scalar);
+  if (typeof scalar === 'number') return rangeProblem(exactValue('hex', node, scalar), a.offset, text);
+  const m = new RegExp(ADDRESS_PATTERN).exec(String(scalar).trim())!;
+  const [, , lit, , sign, off, pages] = m;
+  let exact = off === undefined ? 0n : BigInt(off) * (pages ? 4096n : 1n);
+  if (sign === '-') exact = -exact;
+  if (lit !== undefined) exact += BigInt(lit);
+  const abs = exact < 0n ? -exact : exact;
+  const absV = Math.abs(a.offset);
+  if (lit !== undefined && exact < 0n) return `${text} is a negative address`;
+  if (abs > MAX_U64) return `${text} is too large (an address is at most 2^64−1, 0xffffffffffffffff)`;
+  if (!Number.isSafeInteger(absV) && BigInt(absV) !== abs) return `${text} cannot be used exactly: numbers above 2^53 lose precision (it would become 0x${absV.toString(16)})`;
+  return undefined;
+}
+
 /** Edit distance ≤ 2 suggestion. */
 function closest(word: string, candidates: string[]): string | undefined {
   let best: string | undefined;
@@ -237,7 +303,10 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Va
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${e.message.split('\n')[0]}` };
+      const msg = e.message.split('\n')[0]!;
+      // the yaml parser recurses per nesting level; a stack overflow means absurdly deep nesting
+      const why = /Maximum call stack/i.test(msg) ? 'the document is nested too deeply' : msg;
+      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${why}` };
     });
     return { value: undefined, problems, locs };
   }
@@ -246,6 +315,12 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Va
   if (!contents || (isScalar(contents) && contents.value === null)) {
     return { value: undefined, problems: [{ file, line: 1, column: 1, field: '', message: 'the file is empty (expected a scenario mapping)' }], locs };
   }
-  const value = w.walk(schema, contents, '');
+  let value: unknown;
+  try {
+    value = w.walk(schema, contents, '');
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return { value: undefined, problems: [{ file, line: 1, column: 1, field: '', message: 'the document is nested too deeply' }], locs };
+  }
   return { value, problems: w.problems, locs };
 }
