@@ -4,10 +4,9 @@
 // optional `observe` (more locations to list per final state). The rest is validated by the
 // scenario loader, with line and column kept.
 
-import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { loadScenario, ScenarioError, type LoadedScenario, type LoadOptions, type Step } from '@mixedmap/scenario';
-import { parseCondition, locations, PredicateError, FUNCTIONS, type Condition, type Expr } from './predicate.js';
+import { loadScenario, readScenarioText, ScenarioError, type LoadedScenario, type LoadOptions, type Step } from '@mixedmap/scenario';
+import { parseCondition, locations, unknownWords, PredicateError, FUNCTIONS, OUTCOME_WORDS, type Condition, type Expr } from './predicate.js';
 
 export interface Litmus {
   scenario: LoadedScenario;
@@ -26,20 +25,25 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
   const file = typeof src === 'string' ? src : src.file;
   let text: string;
   if (typeof src === 'string') {
-    try {
-      text = await readFile(src, 'utf8');
-    } catch (e) {
-      throw new ScenarioError([{ file, line: 0, column: 0, field: '', message: `cannot read: ${(e as Error).message}` }]);
-    }
+    text = await readScenarioText(src, 'the litmus test');
   } else {
     text = src.text;
   }
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, keepSourceTokens: true });
+  const doc = parseDocument(text, { lineCounter: lc, keepSourceTokens: true, prettyErrors: false, uniqueKeys: true });
   const at = (node: Node | null | undefined, field: string, message: string): ScenarioError => {
     const pos = node?.range ? lc.linePos(node.range[0]) : { line: 1, col: 1 };
     return new ScenarioError([{ file, line: pos.line, column: pos.col, field, message }]);
   };
+  // YAML errors first: blanking the litmus fields out below could hide one (a duplicate
+  // condition:, an unclosed race: [ list) from the scenario loader
+  if (doc.errors.length) {
+    throw new ScenarioError(doc.errors.map((e) => {
+      const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
+      const msg = e.message.split('\n')[0]!;
+      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${/Maximum call stack/i.test(msg) ? 'the document is nested too deeply' : msg}` };
+    }));
+  }
   // blank the litmus fields out (same length, newlines kept) so the scenario loader keeps positions
   let blanked = text;
   const found = new Map<string, { key: Node; value: Node | null }>();
@@ -64,6 +68,7 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
     const id = isScalar(item) ? String(item.value) : '';
     const step = byId.get(id);
     if (!step) throw at(item as Node, `race[${i}]`, `no step with id "${id}" (ids: ${[...byId.keys()].join(', ') || 'none'})`);
+    if (raceSteps.has(step)) throw at(item as Node, `race[${i}]`, `step "${id}" is listed twice in race`);
     if (step.expect) throw at(item as Node, `race[${i}]`, `step "${id}" has an expect: a race step's result depends on the interleaving; state it in condition`);
     raceSteps.add(step);
   });
@@ -92,6 +97,13 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
     if (!(e instanceof PredicateError)) throw e;
     throw at(cond.value, 'condition', `${e.message} (at column ${e.column + 1} of the condition)`);
   }
+  const checkWords = (e: Expr, field: string, node: Node | null | undefined): void => {
+    const bad = unknownWords(e);
+    if (bad.length) {
+      throw at(node, field, `unknown word${bad.length > 1 ? 's' : ''} ${bad.map((w) => `"${w}"`).join(', ')} (known: true, false, leaked, doubleInstall, oops, free; outcomes ${OUTCOME_WORDS.join(', ')}; errno names such as EFAULT)`);
+    }
+  };
+  checkWords(condition.expr, 'condition', cond.value);
   const observe: Expr[] = [];
   const obs = found.get('observe');
   if (obs) {
@@ -100,8 +112,10 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
       try {
         observe.push(parseCondition(`exists (${isScalar(item) ? String(item.value) : ''})`).expr);
       } catch (e) {
-        throw at(item as Node, `observe[${i}]`, (e as Error).message);
+        if (!(e instanceof PredicateError)) throw e;
+        throw at(item as Node, `observe[${i}]`, e.message);
       }
+      checkWords(observe[observe.length - 1]!, `observe[${i}]`, item as Node);
     });
   }
   // every location must name a known thread, task or bound symbol

@@ -55,8 +55,26 @@ export function parseCondition(text: string): Condition {
   return { quantifier, expr, text: text.trim() };
 }
 
+/** Bare words a condition may compare an outcome(THREAD) with (besides the WORDS and errno names). */
+export const OUTCOME_WORDS = ['ok', 'SIGSEGV', 'SIGBUS', 'OOM', 'oops', 'livelock', 'error', 'none'];
+
+/** Every bare word of a condition that is neither a location word nor an outcome or errno name. */
+export function unknownWords(e: Expr, out: string[] = []): string[] {
+  if (e.k === 'word' && !WORDS.has(e.v) && !OUTCOME_WORDS.includes(e.v) && !/^E[A-Z0-9]+$/.test(e.v) && !out.includes(e.v)) out.push(e.v);
+  else if (e.k === 'not') unknownWords(e.e, out);
+  else if (e.k === 'bin') {
+    unknownWords(e.l, out);
+    unknownWords(e.r, out);
+  }
+  return out;
+}
+
+/** Parentheses and negations nest at most this deep (the parser recurses per level). */
+const MAX_NESTING = 100;
+
 class Parser {
   private i = 0;
+  private depth = 0;
   constructor(private readonly s: string, private readonly offset: number) {}
 
   private ws(): void {
@@ -79,8 +97,10 @@ class Parser {
     if (this.i < this.s.length) this.fail(`unexpected "${this.s.slice(this.i, this.i + 12)}"`);
   }
   expr(): Expr {
+    if (++this.depth > MAX_NESTING) this.fail(`the condition nests more than ${MAX_NESTING} levels deep`);
     let l = this.and();
     while (this.eat('||')) l = { k: 'bin', op: '||', l, r: this.and() };
+    this.depth--;
     return l;
   }
   private and(): Expr {
@@ -91,7 +111,10 @@ class Parser {
   private not(): Expr {
     if (this.peek('!') && !this.peek('!=')) {
       this.i++;
-      return { k: 'not', e: this.not() };
+      if (++this.depth > MAX_NESTING) this.fail(`the condition nests more than ${MAX_NESTING} levels deep`);
+      const e: Expr = { k: 'not', e: this.not() };
+      this.depth--;
+      return e;
     }
     return this.cmp();
   }
@@ -111,8 +134,10 @@ class Parser {
     }
     const num = /^(0x[0-9a-fA-F]+|-?\d+)/.exec(this.s.slice(this.i));
     if (num) {
+      const v = Number(num[0]);
+      if (!Number.isSafeInteger(v)) this.fail(`${num[0]} is too large (numbers are exact up to 2^53−1)`);
       this.i += num[0].length;
-      return { k: 'num', v: Number(num[0]) };
+      return { k: 'num', v };
     }
     const w = /^[A-Za-z_][A-Za-z0-9_]*/.exec(this.s.slice(this.i));
     if (!w) this.fail('expected a value, a location such as pte(m).present, or "("');

@@ -174,6 +174,22 @@ race: [a, b]
   test('race must name existing steps; a race step cannot carry expect', async () => {
     await expect(loadLitmus({ text: base.replace('race: [a, b]', 'race: [a, zz]') + 'condition: "~exists (oops)"\n', file: 'x.yaml' })).rejects.toThrow(/x.yaml:8:\d+: race\[1\]: no step with id "zz"/);
   });
+  test('a word that is no location, outcome or errno name is an error, not a string that is always true', async () => {
+    await expect(load('condition: "forall (oopz)"\n')).rejects.toThrow(/bad.litmus.yaml:9:\d+: condition: unknown word "oopz" \(known: true, false, leaked/);
+    await expect(load('condition: "exists (outcome(p) == SIGBSU)"\n')).rejects.toThrow(/condition: unknown word "SIGBSU"/);
+    await expect(load('condition: "~exists (oops)"\nobserve: [colour]\n')).rejects.toThrow(/observe\[0\]: unknown word "colour"/);
+    // outcomes and errno names are words a condition compares with
+    await expect(load('condition: "~exists (outcome(p) == SIGBUS || outcome(t2) == EFAULT)"\n')).resolves.toBeDefined();
+  });
+  test('YAML errors of the litmus fields are not lost: a duplicate condition, an unclosed race list', async () => {
+    await expect(load('condition: "~exists (oops)"\ncondition: "forall (true)"\n')).rejects.toThrow(/bad.litmus.yaml:10:1: YAML syntax error: Map keys must be unique/);
+    await expect(loadLitmus({ text: base.replace('race: [a, b]', 'race: [a, b') + 'condition: "~exists (oops)"\n', file: 'x.yaml' })).rejects.toThrow(/x.yaml:\d+:\d+: YAML syntax error/);
+  });
+  test('a step listed twice in race, a condition nested absurdly deep, a number beyond 2^53', async () => {
+    await expect(loadLitmus({ text: base.replace('race: [a, b]', 'race: [a, b, a]') + 'condition: "~exists (oops)"\n', file: 'x.yaml' })).rejects.toThrow(/x.yaml:8:14: race\[2\]: step "a" is listed twice in race/);
+    await expect(load(`condition: "exists (${'('.repeat(5000)}true${')'.repeat(5000)})"\n`)).rejects.toThrow(/condition: the condition nests more than 100 levels deep/);
+    await expect(load('condition: "exists (count(m) == 0x1fffffffffffffffff)"\n')).rejects.toThrow(/0x1fffffffffffffffff is too large/);
+  });
   test('the condition parser', () => {
     expect(parseCondition('forall (count(m) == 1 && !oops)').quantifier).toBe('forall');
     expect(() => parseCondition('exists (count(m) ==')).toThrow(/expected a value/);
