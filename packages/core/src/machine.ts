@@ -944,6 +944,9 @@ export class Machine {
       for (const vma of pmm.vmas) {
         if (vma.flags & VM_DONTCOPY) continue;
         const tmp: Vma = { ...vma, id: this.nextId(), mm: cmm, flags: vma.flags & ~VM_LOCKED }; // the child is not mlocked
+        // anon_vma_fork: the child vma's own anon_vma, chained to the parent's, so still inherited
+        // (its mm is not the child's: neither lent to a neighbour nor reused by anon_vma_prepare)
+        if (vma.anonVma && this.f.forkOwnAnonVma) tmp.anonVma = { id: this.nextId(), mm: vma.anonVma.mm ?? pmm };
         cmm.vmas.push(tmp);
         if (tmp.file) {
           tmp.file.inode.refs++;

@@ -60,6 +60,13 @@ export interface Features {
   cowAnonVmaFirst: boolean;
   /** modern mprotect_fixup: an anonymous vma without anon_vma made unwritable drops VM_ACCOUNT (2023, [UNVERIFIED] 6.7) */
   mprotectUnaccount: boolean;
+  /**
+   * modern anon_vma_fork: every vma fork copies gets an anon_vma of its own (chained to the
+   * parent's), so two child vmas copied from two parent vmas never merge (is_mergeable_anon_vma
+   * compares vma->anon_vma); 2.6 (anon_vma_link, v2.6.19–v2.6.32): the child vma shares the parent's
+   * ([UNVERIFIED] 2.6.34, the anon_vma_chain)
+   */
+  forkOwnAnonVma: boolean;
   /** zap_pte_range leaves a young file page unreferenced in a VM_SEQ_READ vma (2.6.29+, VM_SequentialReadHint) */
   zapSeqReadHint: boolean;
   /** get_user_pages_fast API (2.6.27+, 21cc199baa8) */
@@ -194,6 +201,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     zapSeqReadHint: r >= 29,
     cowAnonVmaFirst: r === MODERN_RELEASE,
     mprotectUnaccount: r === MODERN_RELEASE,
+    forkOwnAnonVma: r === MODERN_RELEASE,
   };
   for (const v of options.variant ?? []) {
     switch (v) {

@@ -183,3 +183,34 @@ describe('modern: a forked child\'s anon_vma is not lent to a new neighbour (vma
     }
   });
 });
+
+describe('modern: fork gives every copied vma an anon_vma of its own (anon_vma_fork)', () => {
+  test('6.x: two vmas of the parent stay two in the child even when an mprotect makes their flags equal; 2.6.32 (shared anon_vma) merges', () => {
+    for (const [v, n] of [['2.6.32', 1], ['6.x', 2]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 4);
+      write(k, p, a);
+      clean(k.mprotect(p, a + 2 * PS, 2 * PS, PROT_READ)); // two vmas, one anon_vma
+      expect(p.mm!.vmas.length, v).toBe(2);
+      const c = clean(k.fork(p, 'c')).child!;
+      clean(k.mprotect(c, a + 2 * PS, 2 * PS, RW));
+      expect(c.mm!.vmas.length, v).toBe(n);
+      // the parent's two vmas still share one anon_vma and merge
+      clean(k.mprotect(p, a + 2 * PS, 2 * PS, RW));
+      expect(vmas(p), v).toEqual([[a, a + 4 * PS]]);
+    }
+  });
+
+  test('6.x: a child vma split after the fork keeps its anon_vma and merges back', () => {
+    const k = machine('6.x');
+    const p = k.spawn('p');
+    const a = anon(k, p, 4);
+    write(k, p, a);
+    const c = clean(k.fork(p, 'c')).child!;
+    clean(k.mprotect(c, a + 2 * PS, 2 * PS, PROT_READ));
+    expect(c.mm!.vmas.length).toBe(2);
+    clean(k.mprotect(c, a + 2 * PS, 2 * PS, RW));
+    expect(vmas(c)).toEqual([[a, a + 4 * PS]]);
+  });
+});
