@@ -75,7 +75,9 @@ class World {
     this.st = startRun(litmus.scenario);
     for (const s of litmus.init) {
       const r = runStep(this.st, s, { checkExpectations: false });
-      if (r.observation.result.outcome === 'oops') throw new Error(`initial step ${s.id ?? s.index + 1} hit an Oops: ${r.observation.result.oops?.condition}`);
+      // the litmus test's setup must run cleanly: an Oops there is the test's problem (bad input), shown with its call chain
+      const oops = r.observation.result.outcome === 'oops' ? r.observation.result.oops : undefined;
+      if (oops) throw litmus.scenario.locs.error(s.field, `initial step ${s.id ?? s.index + 1} (before the race) hit an Oops: ${oops.condition} (call chain: ${oops.chain.join(' → ')}); a litmus test's initial steps must run cleanly — list the step in race: to explore it`);
     }
     this.names = [...litmus.threads.keys()];
     this.progs = this.names.map((n) => litmus.threads.get(n)!);

@@ -190,6 +190,31 @@ race: [a, b]
     await expect(load(`condition: "exists (${'('.repeat(5000)}true${')'.repeat(5000)})"\n`)).rejects.toThrow(/condition: the condition nests more than 100 levels deep/);
     await expect(load('condition: "exists (count(m) == 0x1fffffffffffffffff)"\n')).rejects.toThrow(/0x1fffffffffffffffff is too large/);
   });
+  test('an Oops in the initial steps is the litmus test\'s problem, at the step, with condition and call chain', async () => {
+    const driver = join(import.meta.dirname, '../../../examples/drivers/pfn-demo.js');
+    const l = await loadLitmus({
+      file: 'init-oops.yaml',
+      text: `name: io
+machine: { arch: x86, kernel: "2.6.27", memory: { regions: [{ name: dev, start: 0x80000000, size: 64K, kind: device }] }, drivers: [{ path: ${driver}, settings: { mode: fault-insert-mixed, vmFlags: [VM_PFNMAP] } }] }
+tasks: [{ name: p, threads: [t2] }]
+steps:
+  - { task: p, op: mmap, as: m, file: /dev/pfndemo, length: 8K, prot: [read], flags: [shared] }
+  - { task: p, op: read, addr: m }
+  - { id: a, thread: p, op: read, addr: m+1p }
+  - { id: b, thread: t2, op: read, addr: m+1p }
+race: [a, b]
+condition: "~exists (oops)"
+`,
+    });
+    let err: unknown;
+    try {
+      explore(l);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect((err as ScenarioError).message).toBe('init-oops.yaml:6:5: steps[1]: initial step 2 (before the race) hit an Oops: BUG_ON(!(vma->vm_flags & VM_MIXEDMAP)) in vm_insert_mixed (call chain: handle_mm_fault → handle_pte_fault → do_linear_fault → __do_fault → fault → vm_insert_mixed); a litmus test\'s initial steps must run cleanly — list the step in race: to explore it');
+  });
   test('the condition parser', () => {
     expect(parseCondition('forall (count(m) == 1 && !oops)').quantifier).toBe('forall');
     expect(() => parseCondition('exists (count(m) ==')).toThrow(/expected a value/);
