@@ -91,7 +91,8 @@ Options:
   -v, --version print the version
 
 Exit status: 0 all scenarios passed, 1 an expectation failed, 2 bad input (usage, unreadable file,
-invalid scenario: the message names file:line:column and the field).
+invalid scenario, a plugin that fails: the message names file:line:column and the field), 3 an
+internal error. A kernel BUG_ON is an oops outcome, not an error.
 Scenario format: docs/scenario-format.md.`;
 
 class UsageError extends Error {}
@@ -109,22 +110,37 @@ interface Parsed {
   limit?: number;
 }
 
+/** Options that take a value; each may be given once (--arch and --kernel may repeat: their lists join). */
+const VALUE_OPTIONS = ['at', 'arch', 'kernel', 'max-states', 'max-depth', 'workers', 'limit'];
+const SINGLE_OPTIONS = ['at', 'max-states', 'max-depth', 'workers', 'limit'];
+
 export function parseCommandLine(argv: string[]): Parsed {
+  // `--max-states -1`, `--at -2`: a value that looks like a negative number is the option's value
+  // (then refused with the option's own message), not an unknown option "-1"
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a.startsWith('--') && !a.includes('=') && VALUE_OPTIONS.includes(a.slice(2)) && next !== undefined && /^-[\d.]/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
       strict: true,
       options: {
         json: { type: 'boolean' },
-        at: { type: 'string' },
+        at: { type: 'string', multiple: true },
         arch: { type: 'string', multiple: true },
         kernel: { type: 'string', multiple: true },
-        'max-states': { type: 'string' },
-        'max-depth': { type: 'string' },
-        workers: { type: 'string' },
-        limit: { type: 'string' },
+        'max-states': { type: 'string', multiple: true },
+        'max-depth': { type: 'string', multiple: true },
+        workers: { type: 'string', multiple: true },
+        limit: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -133,7 +149,16 @@ export function parseCommandLine(argv: string[]): Parsed {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new UsageError(msg);
   }
-  const { values, positionals } = parsed;
+  const { values: all, positionals } = parsed;
+  for (const o of SINGLE_OPTIONS) {
+    const v = (all as Record<string, string[] | undefined>)[o];
+    if (v && v.length > 1) throw new UsageError(`--${o} is given ${v.length} times (${v.join(', ')}); give it once`);
+  }
+  const one = (v: string[] | undefined): string | undefined => v?.[0];
+  const values = {
+    ...all,
+    at: one(all.at), 'max-states': one(all['max-states']), 'max-depth': one(all['max-depth']), workers: one(all.workers), limit: one(all.limit),
+  };
   if (values.help) return { command: 'help', files: [], json: false };
   if (values.version) return { command: 'version', files: [], json: false };
   const [cmd, ...rest] = positionals;
@@ -177,16 +202,17 @@ export function parseCommandLine(argv: string[]): Parsed {
       const m = /^(\d+)([KMG]?)$/i.exec(values.limit);
       if (!m) throw new UsageError(`--limit takes a size such as 512M or 1G, not "${values.limit}"`);
       limit = Number(m[1]) * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!.toUpperCase()]!;
+      if (!Number.isSafeInteger(limit) || limit <= 0) throw new UsageError(`--limit takes a positive size such as 512M or 1G, not "${values.limit}"`);
     }
-    return { command: 'oracle', files: rest, json, ...(limit ? { limit } : {}) };
+    return { command: 'oracle', files: rest, json, ...(limit !== undefined ? { limit } : {}) };
   }
   if (cmd === 'explore') {
     if (values.at !== undefined) throw new UsageError('--at belongs to the inspect command');
     if (rest.length === 0) throw new UsageError('explore needs at least one litmus FILE');
     const bound = (flag: string, v: string | undefined): number | undefined => {
       if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} takes a positive whole number, not "${v}"`);
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${flag} takes a positive whole number, not "${v}"`);
       return n;
     };
     const maxStates = bound('max-states', values['max-states']);

@@ -1,8 +1,8 @@
 // `mixedmap explore FILE...`: every interleaving of a litmus test's race steps (packages/explorer).
 // Exit 0 when every condition is validated, 1 when one is not, 2 on bad input.
 
-import { exploreFile, renderExplore, exploreJson, type ExploreResult } from '@mixedmap/explorer';
-import { isScenarioError, formatProblem } from '@mixedmap/scenario';
+import { exploreFile, loadLitmus, renderExplore, exploreJson, type ExploreResult } from '@mixedmap/explorer';
+import { isScenarioError, formatProblem, PluginFault, pluginFaultError } from '@mixedmap/scenario';
 
 export interface ExploreCliOptions {
   json: boolean;
@@ -25,7 +25,19 @@ export async function runExploreCommand(files: string[], o: ExploreCliOptions): 
         ...(o.progress ? { onProgress: o.progress } : {}),
       }));
     } catch (e) {
-      if (isScenarioError(e)) return { code: 2, stdout: '', stderr: e.problems.map((p) => `mixedmap: ${formatProblem(p)}`).join('\n') + '\n' };
+      let err = e;
+      // A worker thread hands back only the message of what it threw: explore in this thread
+      // again to tell a plugin's fault (bad input) from an internal error.
+      if (!isScenarioError(e) && !(e instanceof PluginFault) && (o.workers ?? 1) > 1) {
+        try {
+          await exploreFile(f, { workers: 1, ...(o.maxDepth ? { maxDepth: o.maxDepth } : {}), ...(o.maxStates ? { maxStates: o.maxStates } : {}) });
+        } catch (again) {
+          if (again instanceof PluginFault) err = again;
+        }
+      }
+      // a plugin hook that threw while the race ran: the plugin's fault, named at its machine field
+      if (err instanceof PluginFault) err = pluginFaultError((await loadLitmus(f)).scenario, err, undefined, 'while the race ran');
+      if (isScenarioError(err)) return { code: 2, stdout: '', stderr: err.problems.map((p) => `mixedmap: ${formatProblem(p)}`).join('\n') + '\n' };
       throw e;
     }
   }

@@ -17,8 +17,18 @@ const exploreProgress = err.isTTY
     }
   : undefined;
 
+// A plugin module whose top-level await never settles leaves nothing to run: Node would exit 13
+// without a word. Say what happened, as bad input (the plugin).
+let finished = false;
+process.on('exit', (code) => {
+  if (finished || (code !== 13 && process.exitCode !== 13)) return;
+  process.stderr.write('mixedmap: a plugin module never finished loading (its top-level await never settles)\n');
+  process.exitCode = 2;
+});
+
 const out = await main(process.argv.slice(2), { color, ...(progress ? { progress } : {}), ...(exploreProgress ? { exploreProgress } : {}) });
 if (exploreProgress) err.write('\r\u001b[2K');
 if (out.stdout) process.stdout.write(out.stdout);
 if (out.stderr) process.stderr.write(out.stderr);
 process.exitCode = out.code;
+finished = true;

@@ -35,7 +35,7 @@ export async function runOracleCommand(files: string[], opts: OracleCommandOptio
       for (const p of e.problems) err.push(formatProblem(p));
     }
   }
-  if (err.length) return { code: 2, stdout: '', stderr: err.join('\n') + '\n' };
+  if (err.length) return { code: 2, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' };
   const results: OracleResult[] = [];
   for (const s of loaded) {
     try {
@@ -43,7 +43,7 @@ export async function runOracleCommand(files: string[], opts: OracleCommandOptio
     } catch (e) {
       if (isScenarioError(e)) {
         for (const p of e.problems) err.push(formatProblem(p));
-        return { code: 2, stdout: '', stderr: err.join('\n') + '\n' };
+        return { code: 2, stdout: '', stderr: err.map((l) => `mixedmap: ${l}`).join('\n') + '\n' };
       }
       if (e instanceof OracleUnavailable) return { code: 2, stdout: '', stderr: `mixedmap oracle: ${e.message}\n` };
       if (e instanceof ExecutorError) return { code: 3, stdout: '', stderr: `mixedmap oracle: ${s.file}: ${e.message}\n` };

@@ -18,7 +18,7 @@ export function fmtValue(v: unknown): string {
 export function fmtPte(p: PteInfo | undefined, zeroPfn: number): string {
   if (!p) return '—';
   if (p.none) return 'none';
-  if (!p.present) return `not present (0x${p.lo.toString(16)})`;
+  if (!p.present) return `not present${typeof p.lo === 'number' ? ` (0x${p.lo.toString(16)})` : ''}`;
   const bits = [p.write ? 'rw' : 'ro', p.dirty ? 'dirty' : 'clean', p.young ? 'young' : 'old'];
   if (p.special) bits.push('special');
   if (p.cache) bits.push(`cache=${hex(p.cache)}`);

@@ -2,7 +2,7 @@
 // refreshed here when dist is missing or older than the sources, so the test also works outside
 // `npm test` (which builds everything first).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,5 +175,54 @@ describe('mixedmap CLI', () => {
     expect(r.stdout).toMatch(new RegExp(`running ${yamls.length} built-in example`));
     expect(r.stdout).toMatch(new RegExp(`PASS: ${yamls.length}/${yamls.length} scenarios passed`));
     expect(r.code).toBe(0);
+  });
+});
+
+describe('bad input nobody here wrote: exit 2, one line per problem on stderr, nothing on stdout', () => {
+  const bad = (r: { code: number | null; stdout: string; stderr: string }, re: RegExp) => {
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(re);
+    expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
+  };
+
+  test('an option given twice, a negative or non-decimal number, --limit 0', () => {
+    bad(cli('inspect', PASSING, '--at', '1', '--at', '2'), /^mixedmap: --at is given 2 times \(1, 2\); give it once\n/);
+    bad(cli('explore', PASSING, '--max-states', '-1'), /^mixedmap: --max-states takes a positive whole number, not "-1"\n/);
+    bad(cli('explore', PASSING, '--workers', '1e3'), /--workers takes a positive whole number, not "1e3"/);
+    bad(cli('explore', PASSING, '--max-depth=0x10'), /--max-depth takes a positive whole number, not "0x10"/);
+    bad(cli('explore', PASSING, '--workers', '2', '--workers', '3'), /--workers is given 2 times/);
+    bad(cli('oracle', PASSING, '--limit', '0'), /--limit takes a positive size such as 512M or 1G, not "0"/);
+  });
+
+  test('a file that is not UTF-8 text; oracle problems carry the mixedmap: prefix', () => {
+    const f = join(tmp, 'latin1.yaml');
+    writeFileSync(f, Buffer.concat([Buffer.from('name: caf'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    bad(cli('run', '--json', f), /latin1\.yaml:1:10: the file is not UTF-8 text: byte 0xe9 is not valid UTF-8/);
+    bad(cli('oracle', BAD), /^mixedmap: .*bad\.yaml:\d+:\d+: /);
+  });
+
+  test('a driver hook that throws while a step runs: the step, the plugin and the hook — also with --json', () => {
+    const f = join(FIXTURES, 'cli-faulty.yaml.tmp');
+    writeFileSync(f, `name: faulty
+machine: { arch: x86, kernel: "2.6.27", drivers: [{ path: ./faulty-driver.js, settings: { throwIn: fault } }] }
+tasks: [{ name: p }]
+steps:
+  - { task: p, op: mmap, as: m, file: /dev/faulty, length: 8K, prot: [read], flags: [shared] }
+  - { task: p, op: read, addr: m }
+`);
+    try {
+      for (const args of [['run', f], ['run', '--json', f], ['inspect', f, '--at', '2']]) {
+        bad(cli(...args), /^mixedmap: packages\/scenario\/test\/fixtures\/cli-faulty\.yaml\.tmp:6:5: steps\[1\]: driver "faulty" \(machine\.drivers\[0\]: \.\/faulty-driver\.js\): its vm_ops\.fault hook threw: fault exploded — a bug in the plugin, not a kernel Oops\n$/);
+      }
+    } finally {
+      rmSync(f);
+    }
+  });
+
+  test('a plugin whose top-level await never settles', () => {
+    writeFileSync(join(tmp, 'hang.js'), 'await new Promise(() => {});\nexport default {};\n');
+    const f = scenario('hang.yaml', 'name: h\nmachine: { arch: ./hang.js }\ntasks: [{ name: p }]\nsteps: []\n');
+    bad(cli('run', f), /^mixedmap: a plugin module never finished loading \(its top-level await never settles\)\n$/);
   });
 });

@@ -22,6 +22,27 @@ describe('mixedmap explore', () => {
     const j = await main(['explore', '--json', join(LITMUS, 'c13-xip-fault-race.yaml')]);
     expect(JSON.parse(j.stdout)).toMatchObject({ command: 'explore', ok: false, tests: [{ test: 'C13-xip-fault-race', positive: 4, negative: 2 }] });
   });
+  test('a plugin hook that throws during the race is bad input naming the plugin and hook, with and without workers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mm-litmus-'));
+    const f = join(dir, 'faulty.yaml');
+    const driver = join(import.meta.dirname, '../../../packages/scenario/test/fixtures/faulty-driver.js');
+    writeFileSync(f, `name: faulty
+machine: { arch: x86, kernel: "2.6.27", drivers: [{ path: ${driver}, settings: { throwIn: fault } }] }
+tasks: [{ name: p, threads: [t2] }]
+steps:
+  - { task: p, op: mmap, as: m, file: /dev/faulty, length: 4K, prot: [read], flags: [shared] }
+  - { id: a, thread: p, op: read, addr: m }
+  - { id: b, thread: t2, op: read, addr: m }
+race: [a, b]
+condition: "~exists (oops)"
+`);
+    for (const workers of ['1', '2']) {
+      const r = await main(['explore', '--workers', workers, f]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/faulty\.yaml:2:\d+: machine\.drivers\[0\]: driver "faulty": its vm_ops\.fault hook threw while the race ran: fault exploded — a bug in the plugin, not a kernel Oops\n$/);
+    }
+  });
   test('bad input: an unknown thread in the condition, a bad flag', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mm-litmus-'));
     const f = join(dir, 'bad.yaml');
