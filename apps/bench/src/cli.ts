@@ -1,7 +1,7 @@
 // mixedmap-bench: discovers the workspace's benchmarks, runs a selection, and writes the terminal
 // table, results.json and report.html.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, hostname, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -53,6 +53,10 @@ output:
   --threshold X       regression threshold as a fraction (default 0.10)
   --fail-on-regression  exit 1 when --compare finds a regression
   --quiet             no progress bar
+
+Each option is given once. Exit status: 0; 1 a benchmark threw (or --fail-on-regression found a
+regression); 2 bad arguments, a --from/--compare file that is not a results.json, an output that
+cannot be written (all checked before anything runs; nothing is written then).
 `;
 
 export interface Args {
@@ -86,12 +90,16 @@ export function parseSize(s: string): number {
 export function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, all: false, list: false, filters: {}, threads: availableParallelism(), noKernel: false, out: join(APP_DIR, 'results'), threshold: 0.1, failOnRegression: false, quiet: false, help: false };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const val = (): string => {
+      // an option that takes a value is given once: a second one would silently win
+      if (given.has(flag)) throw new Error(`${flag} is given twice; give it once (filters take a comma list: --arch x86,arm)`);
+      given.add(flag);
       const v = inline ?? argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new Error(`${flag} needs a value`);
       return v;
     };
     const int = (): number => {
@@ -123,8 +131,9 @@ export function parseArgs(argv: string[]): Args {
       case '--from': a.from = resolve(val()); break;
       case '--compare': a.compare = resolve(val()); break;
       case '--threshold': {
-        const t = Number(val());
-        if (!(t >= 0)) throw new Error('--threshold needs a fraction such as 0.1');
+        const v = val();
+        const t = /^(\d+(\.\d*)?|\.\d+)$/.test(v.trim()) ? Number(v) : NaN;
+        if (!(t >= 0)) throw new Error(`--threshold needs a fraction such as 0.1, not "${v}"`);
         a.threshold = t;
         break;
       }
@@ -199,10 +208,27 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  if (a.from) {
-    const saved = JSON.parse(readFileSync(a.from, 'utf8')) as ResultsFile;
-    saved.targets = evaluateTargets(saved.results);
-    return writeOutputs(saved, a);
+  // Everything the run needs from the user is checked before a benchmark runs: the saved results
+  // files and that every output can be written (a run can take many minutes).
+  let saved: ResultsFile | undefined;
+  let baseline: ResultsFile | undefined;
+  try {
+    if (a.from) saved = readResultsFile('--from', a.from);
+    if (a.compare) baseline = readResultsFile('--compare', a.compare);
+    if (!a.list) checkOutputs(outputsOf(a));
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    process.stderr.write(`mixedmap-bench: ${e.message}\n`);
+    return 2;
+  }
+  if (saved) {
+    try {
+      saved.targets = evaluateTargets(saved.results);
+    } catch (e) {
+      process.stderr.write(`mixedmap-bench: --from ${a.from}: the results cannot be evaluated (${(e as Error).message}); is it a results.json of this mixedmap-bench?\n`);
+      return 2;
+    }
+    return writeOutputs(saved, a, baseline);
   }
   const started = Date.now();
   const opts: BenchOptions = {
@@ -266,23 +292,127 @@ export async function main(argv: string[]): Promise<number> {
     results,
     targets: evaluateTargets(results),
   };
-  return writeOutputs(file, a);
+  return writeOutputs(file, a, baseline);
 }
 
-function writeOutputs(file: ResultsFile, a: Args): number {
-  const results = file.results;
-  if (a.compare) {
-    const base = JSON.parse(readFileSync(a.compare, 'utf8')) as ResultsFile;
-    file.comparison = compare(results, base, a.compare, a.threshold);
+/** A problem with what the user gave (a file, a path): exit 2, one line, no stack. */
+class InputError extends Error {}
+
+/** Reads a results.json given to --from or --compare; says what is wrong with it when it is not one. */
+export function readResultsFile(flag: string, path: string): ResultsFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(`${flag} ${path}: cannot read it (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : code ?? (e as Error).message})`);
   }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const pos = /at position (\d+)/.exec(msg);
+    let where = '';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split('\n').length;
+      where = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+    }
+    throw new InputError(`${flag} ${path}: not JSON${where}: ${msg.replace(/ in JSON at position \d+.*$/s, '')}`);
+  }
+  const problem = resultsProblem(v);
+  if (problem) throw new InputError(`${flag} ${path}: not a mixedmap-bench results file (${RESULTS_SCHEMA}): ${problem}`);
+  return v as ResultsFile;
+}
+
+function resultsProblem(v: unknown): string | undefined {
+  const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObj(v)) return `expected an object with run and results, got ${Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v}`;
+  if (!isObj(v.run)) return 'run: missing (an object)';
+  if (v.run.schema !== RESULTS_SCHEMA) return `run.schema: ${JSON.stringify(v.run.schema)}, expected "${RESULTS_SCHEMA}"`;
+  if (!Array.isArray(v.results)) return 'results: missing (a list)';
+  for (const [i, r] of v.results.entries()) {
+    if (!isObj(r)) return `results[${i}]: expected an object`;
+    if (typeof r.id !== 'string') return `results[${i}].id: expected a string`;
+    if (!['ok', 'error', 'missing'].includes(r.status as string)) return `results[${i}].status: expected ok, error or missing`;
+    if (r.nsPerOp !== undefined && !(isObj(r.nsPerOp) && typeof r.nsPerOp.median === 'number')) return `results[${i}].nsPerOp.median: expected a number`;
+  }
+  return undefined;
+}
+
+/** The files a run writes (results.json is not rewritten by --from unless --json names it). */
+function outputsOf(a: Args): string[] {
+  const out = [a.html ?? join(a.out, 'report.html')];
+  if (!a.from || a.json) out.unshift(a.json ?? join(a.out, 'results.json'));
+  if (a.md) out.push(a.md);
+  return out;
+}
+
+/**
+ * Every output path can be written: not a directory, and a file can be created in its nearest
+ * existing directory (tried with an empty temporary file, removed again; permission bits alone say
+ * nothing when run as root).
+ */
+function checkOutputs(paths: string[]): void {
+  for (const p of paths) {
+    if (existsSync(p) && statSync(p).isDirectory()) throw new InputError(`${p}: is a directory, not a file to write`);
+    let dir = dirname(p);
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    if (!statSync(dir).isDirectory()) throw new InputError(`${p}: cannot be written: ${dir} is not a directory`);
+    // the probe goes into the nearest existing directory: no directory is created before the run
+    const probe = dir === dirname(p) ? `${p}.${process.pid}.tmp` : join(dir, `.mixedmap-bench-probe.${process.pid}.tmp`);
+    try {
+      writeFileSync(probe, '');
+    } catch (e) {
+      throw new InputError(`${p}: cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  }
+}
+
+/** mkdir -p without {recursive: true} (which never returns for a path under /proc on Node 20). */
+function makeDirs(dir: string): void {
+  if (existsSync(dir)) return;
+  makeDirs(dirname(dir));
+  mkdirSync(dir);
+}
+
+function writeOutputs(file: ResultsFile, a: Args, baseline?: ResultsFile): number {
+  const results = file.results;
+  if (a.compare && baseline) file.comparison = compare(results, baseline, a.compare, a.threshold);
   const jsonPath = a.json ?? join(a.out, 'results.json');
   const htmlPath = a.html ?? join(a.out, 'report.html');
-  mkdirSync(dirname(jsonPath), { recursive: true });
-  mkdirSync(dirname(htmlPath), { recursive: true });
-  if (!a.from || a.json) writeFileSync(jsonPath, JSON.stringify(file, null, 1) + '\n');
-  writeFileSync(htmlPath, renderHtml(file));
-  if (a.md) writeFileSync(a.md, renderMarkdown(file));
-  process.stdout.write(`${renderText(file)}\n\nresults: ${a.from && !a.json ? a.from : jsonPath}\nreport:  ${htmlPath}\n`);
+  // everything is rendered before anything is written; every file is written to a temporary file
+  // first and renamed into place only when all of them were written (a failure leaves no output)
+  let contents: Array<[string, string]>;
+  let text: string;
+  try {
+    contents = [];
+    if (!a.from || a.json) contents.push([jsonPath, JSON.stringify(file, null, 1) + '\n']);
+    contents.push([htmlPath, renderHtml(file)]);
+    if (a.md) contents.push([a.md, renderMarkdown(file)]);
+    text = `${renderText(file)}\n\nresults: ${a.from && !a.json ? a.from : jsonPath}\nreport:  ${htmlPath}\n`;
+  } catch (e) {
+    if (!a.from) throw e;
+    process.stderr.write(`mixedmap-bench: --from ${a.from}: the results cannot be rendered (${(e as Error).message}); is it a results.json of this mixedmap-bench?\n`);
+    return 2;
+  }
+  const tmp = (path: string): string => `${path}.${process.pid}.tmp`;
+  try {
+    for (const [path, body] of contents) {
+      makeDirs(dirname(path));
+      writeFileSync(tmp(path), body);
+    }
+    for (const [path] of contents) renameSync(tmp(path), path);
+  } catch (e) {
+    for (const [path] of contents) rmSync(tmp(path), { force: true });
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`mixedmap-bench: cannot write ${(err.path ?? 'the reports').replace(/\.\d+\.tmp$/, '')}: ${err.code ?? err.message}; no output was written\n`);
+    return 2;
+  }
+  process.stdout.write(text);
   const errors = results.filter((r) => r.status === 'error');
   for (const e of errors) process.stderr.write(`mixedmap-bench: ${e.id} failed:\n${e.reason}\n`);
   if (errors.length) return 1;
