@@ -2,7 +2,7 @@
 // threads, symbols, fds, step ids) → kernel version/variant/feature check. Everything is checked
 // before anything runs; every problem is a ScenarioError with file, line, column and field.
 
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { resolveFeatures, VM_FLAG_NAMES } from '@mixedmap/core';
 import { ScenarioError, joinPath, type Locations, type ScenarioProblem } from './errors.js';
@@ -247,6 +247,30 @@ function firstInvalidUtf8(b: Uint8Array): number {
   return -1;
 }
 
+/** Scenario files are small; a bigger one (or /dev/zero) is not read to the end. */
+const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
+
+async function readCapped(file: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(1 << 16);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > MAX_SCENARIO_BYTES) {
+        throw new ScenarioError([{ file, line: 0, column: 0, field: '', message: `the file is larger than ${MAX_SCENARIO_BYTES >> 20} MiB: not a scenario` }]);
+      }
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return Buffer.concat(chunks);
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Reads a scenario (or litmus) file as UTF-8 text. A file that cannot be read (missing, a
  * directory, no permission), is not UTF-8 or holds NUL bytes is a ScenarioError naming the place.
@@ -254,8 +278,9 @@ function firstInvalidUtf8(b: Uint8Array): number {
 export async function readScenarioText(file: string, what = 'the scenario'): Promise<string> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readCapped(file);
   } catch (e) {
+    if (e instanceof ScenarioError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : code === 'EACCES' ? 'permission denied' : undefined;
     throw new ScenarioError([{ file, line: 0, column: 0, field: '', message: `cannot read ${what}: ${code ?? (e as Error).message}${why ? ` (${why})` : ''}` }]);
