@@ -267,7 +267,10 @@ async function commandRun(files: string[], json: boolean, header: string[] = [])
     stdout = JSON.stringify(runJson(results, `mixedmap ${version()}`), null, 2) + '\n';
   } else {
     const lines = [...header];
-    for (const r of results) lines.push(...renderResult(r), '');
+    for (const r of results) {
+      for (const l of renderResult(r)) lines.push(l); // no spread: a step may have a million fault lines
+      lines.push('');
+    }
     const ok = results.filter((r) => r.passed).length;
     lines.push(`${passed ? 'PASS' : 'FAIL'}: ${ok}/${results.length} scenario${results.length === 1 ? '' : 's'} passed`);
     for (const r of results) if (!r.passed) lines.push(`  failed: ${r.name} (${r.file})`);
@@ -370,7 +373,10 @@ async function commandMatrix(p: Parsed, env: CliEnv): Promise<CliOutput> {
     stdout = JSON.stringify(matrixJson(out, `mixedmap ${version()}`), null, 2) + '\n';
   } else {
     const lines: string[] = [];
-    for (const m of out) lines.push(...renderMatrix(m, { color: env.color ?? false }), '');
+    for (const m of out) {
+      for (const l of renderMatrix(m, { color: env.color ?? false })) lines.push(l);
+      lines.push('');
+    }
     stdout = lines.join('\n');
   }
   return {

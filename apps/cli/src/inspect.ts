@@ -103,7 +103,7 @@ export function renderInspect(view: InspectView, title: string, zeroPfn: number)
     out.push(`-- /proc/${t.pid}/maps`);
     for (const v of t.vmas) out.push(v.maps);
     out.push(`-- /proc/${t.pid}/smaps`);
-    for (const v of t.vmas) out.push(...renderSmaps(view.release, { maps: v.maps, start: 0, end: 0, fields: v.smaps, vmFlags: v.vmFlags, model: v.model }));
+    for (const v of t.vmas) for (const l of renderSmaps(view.release, { maps: v.maps, start: 0, end: 0, fields: v.smaps, vmFlags: v.vmFlags, model: v.model })) out.push(l);
     // model facts that are no kernel field, kept apart from the kernel-format lines
     out.push('-- model annotations per vma (not /proc output): present ptes without vm_normal_page (special/pfnmap/zero pfn), vm_flags');
     for (const v of t.vmas) out.push(`${v.maps.slice(0, v.maps.indexOf(' '))}  raw ${v.model.rawPfnKb} kB  ${v.flags.join(' ') || '-'}`);

@@ -275,7 +275,7 @@ export function renderMatrix(m: MatrixScenario, opts: RenderOptions): string[] {
   }
   rows.push(['end', m.end.differs ? '' : (m.end.cells.find((c) => c) ?? ''), ...m.end.cells.map((c, i) => (m.columns[i]!.error ? '—' : m.end.differs ? c : '·'))]);
   marks.push([false, false, ...m.end.highlight]);
-  lines.push(...table(rows, marks, color).map((l) => `  ${l}`));
+  for (const l of table(rows, marks, color)) lines.push(`  ${l}`);
   const differ = m.rows.filter((r) => r.differing.length).length + (m.end.differs ? 1 : 0);
   lines.push(`  ${differ} of ${m.rows.length + 1} rows differ across combinations${color ? '' : ' (* marks a cell that differs from the most common one)'}; · = same as "all"`);
   notes.forEach((n, i) => lines.push(`  [${i + 1}] ${color ? `${ANSI.fail}${n}${ANSI.reset}` : n}`));
