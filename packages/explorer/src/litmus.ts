@@ -122,6 +122,11 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
   const tasks = new Set(scenario.tasks.map((t) => t.name));
   for (const s of scenario.steps) if (s.op === 'fork' && typeof s.args.child === 'string') tasks.add(s.args.child);
   const allThreads = new Set(scenario.tasks.flatMap((t) => [t.name, ...t.threads]));
+  // fork children and clone threads exist from their step on, and can race
+  for (const s of scenario.steps) {
+    if (s.op === 'fork' && typeof s.args.child === 'string') allThreads.add(s.args.child);
+    if (s.op === 'clone' && typeof s.args.name === 'string') allThreads.add(s.args.name);
+  }
   const symbols = new Set<string>();
   for (const s of scenario.steps) if (typeof s.args.as === 'string') symbols.add(s.args.as);
   const checkLoc = (e: Expr, field: string, node: Node | null | undefined) => {

@@ -215,6 +215,26 @@ condition: "~exists (oops)"
     expect(err).toBeInstanceOf(ScenarioError);
     expect((err as ScenarioError).message).toBe('init-oops.yaml:6:5: steps[1]: initial step 2 (before the race) hit an Oops: BUG_ON(!(vma->vm_flags & VM_MIXEDMAP)) in vm_insert_mixed (call chain: handle_mm_fault → handle_pte_fault → do_linear_fault → __do_fault → fault → vm_insert_mixed); a litmus test\'s initial steps must run cleanly — list the step in race: to explore it');
   });
+  test('a fork child and a clone thread are threads a condition may name (they were refused as unknown)', async () => {
+    const l = await loadLitmus({
+      file: 'fork-thread.yaml',
+      text: `name: ft
+machine: { arch: x86, kernel: "2.6.32", memory: { ram: 16M } }
+tasks: [{ name: p }]
+steps:
+  - { task: p, op: mmap, as: m, length: 4K, prot: [read, write], flags: [private, anonymous] }
+  - { task: p, op: write, addr: m }
+  - { task: p, op: fork, child: c }
+  - { task: p, op: clone, name: t3 }
+  - { id: w1, thread: t3, op: write, addr: m }
+  - { id: w2, thread: c, op: write, addr: m }
+race: [w1, w2]
+condition: "forall (outcome(c) == ok && outcome(t3) == ok)"
+`,
+    });
+    const r = explore(l);
+    expect([r.ok, r.observation, r.interleavings]).toEqual([true, 'Always', 20]);
+  });
   test('the condition parser', () => {
     expect(parseCondition('forall (count(m) == 1 && !oops)').quantifier).toBe('forall');
     expect(() => parseCondition('exists (count(m) ==')).toThrow(/expected a value/);
