@@ -38,7 +38,7 @@ default suite runs them too):
 running:
   --quick             every benchmark once at small sizes (CI: checks that they run, not their speed)
   --samples N         timed samples per benchmark (overrides each benchmark's default)
-  --threads N         worker threads for the threaded benchmarks (default: cores, ${availableParallelism()})
+  --threads N         worker threads for the threaded benchmarks (default: cores, ${availableParallelism()}; at most 256)
   --kernel-pages N    cap on pages for the live-kernel column (default 128K; --quick 1K)
   --kernel-reps N     repetitions of each live-kernel measurement (default 3; --quick 1)
   --no-kernel         skip the live-kernel column
@@ -87,6 +87,9 @@ export function parseSize(s: string): number {
   return Number(m[1]) * { '': 1, K: 1024, M: 1 << 20, G: 1 << 30 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
 }
 
+/** Upper bound of --threads (worker threads of the threaded benchmarks). */
+export const MAX_THREADS = 256;
+
 export function parseArgs(argv: string[]): Args {
   const a: Args = { quick: false, all: false, list: false, filters: {}, threads: availableParallelism(), noKernel: false, out: join(APP_DIR, 'results'), threshold: 0.1, failOnRegression: false, quiet: false, help: false };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -120,7 +123,12 @@ export function parseArgs(argv: string[]): Args {
       case '--size': a.filters.size = list(val()).map(parseSize); break;
       case '--order': a.filters.order = list(val()); break;
       case '--samples': a.samples = int(); break;
-      case '--threads': a.threads = int(); break;
+      case '--threads': {
+        a.threads = int();
+        // each is a Node worker with its own heap: thousands would exhaust memory, not measure anything
+        if (a.threads > MAX_THREADS) throw new Error(`--threads takes at most ${MAX_THREADS}, not ${a.threads}`);
+        break;
+      }
       case '--kernel-pages': a.kernelPages = int(); break;
       case '--kernel-reps': a.kernelReps = int(); break;
       case '--no-kernel': a.noKernel = true; break;

@@ -56,6 +56,7 @@ describe('mixedmap-bench: bad input is exit 2 before anything runs', () => {
     bad(bench('--out', '--quick'), /^mixedmap-bench: --out needs a value\n$/);
     bad(bench('--threshold', ''), /--threshold needs a fraction such as 0\.1, not ""/);
     bad(bench('--threshold', '1e-1x'), /--threshold needs a fraction/);
+    bad(bench('--threads', '100000', '--list'), /^mixedmap-bench: --threads takes at most 256, not 100000\n$/);
   });
 
   test('--from a valid file re-renders the report; only report.html is written, no temporary files are left', () => {
