@@ -26,6 +26,14 @@ process.on('exit', (code) => {
   process.exitCode = 2;
 });
 
+// A reader that stops early (`mixedmap run … | head`) closes the pipe: that is not an error of
+// the run, and must not end in Node's unhandled-'error' stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  finished = true;
+  process.exit(process.exitCode ?? 0);
+});
+
 const out = await main(process.argv.slice(2), { color, ...(progress ? { progress } : {}), ...(exploreProgress ? { exploreProgress } : {}) });
 if (exploreProgress) err.write('\r\u001b[2K');
 if (out.stdout) process.stdout.write(out.stdout);

@@ -1,7 +1,7 @@
 // The CLI as users run it: `node apps/cli/bin/mixedmap.js …` (the built dist). The build is
 // refreshed here when dist is missing or older than the sources, so the test also works outside
 // `npm test` (which builds everything first).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,17 @@ steps:
     } finally {
       rmSync(f);
     }
+  });
+
+  test('a reader that closes the pipe early (| head) ends the run quietly, with its exit code', async () => {
+    // every example: megabytes of JSON, more than a pipe holds
+    const child = spawn(process.execPath, [BIN, '--json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 
   test('a plugin whose top-level await never settles', () => {
