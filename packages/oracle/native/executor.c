@@ -535,6 +535,28 @@ static void self_populate(void) {
   }
 }
 
+/*
+ * Start every step with a cold TLB. The kernel upgrades a pte to writable in place, without a TLB
+ * flush, when a gup write fault (mlock/MAP_POPULATE/MADV_POPULATE_WRITE populate, a poke) reuses an
+ * anonymous page; if the task had read that page before, its read-only TLB entry is stale and the
+ * next store takes a spurious minor fault (x86 ptep_set_access_flags leaves it to the fault path).
+ * Whether that entry survives the context switches between steps is timing, not mm state, so each
+ * step starts from a full TLB flush of the task's mm: zapping a populated dummy range wider than
+ * x86's single-page flush ceiling (33 pages) makes the munmap-style flush a full one.
+ */
+#define TLB_DUMMY_PAGES 128
+static char *tlb_dummy;
+
+static void flush_tlb_mm(void) {
+  if (!tlb_dummy) {
+    void *p = mmap(NULL, TLB_DUMMY_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    tlb_dummy = p;
+  }
+  madvise(tlb_dummy, TLB_DUMMY_PAGES * PAGE, MADV_POPULATE_WRITE);
+  madvise(tlb_dummy, TLB_DUMMY_PAGES * PAGE, MADV_DONTNEED);
+}
+
 static void open_self_files(void) {
   if (selfmem_fd >= 0) close(selfmem_fd);
   if (pagemap_fd >= 0) close(pagemap_fd);
@@ -604,6 +626,7 @@ static void do_step(const struct step *s, struct reply *r) {
     }
   }
   self_populate();
+  flush_tlb_mm();
   alarm((unsigned)P.timeout);
   int sig = sigsetjmp(step_jb, 1);
   if (sig) {

@@ -133,6 +133,28 @@ describe('mixedmap-executor', () => {
     expect(page(r.lines[7]!, 0, 1, 0)[0]).toBe(1); // file page 2, mapped by a's fault-around: one vma
   });
 
+  it('starts every step with a cold TLB: a store after a populate that reused a page read before takes no spurious fault', () => {
+    // read p1 (a read-only TLB entry), MADV_POPULATE_WRITE: do_wp_page reuses the page and makes the
+    // pte writable in place without a flush; a stale entry would make the store fault once more,
+    // depending on what the context switches between steps left in the TLB. Twelve rounds.
+    const N = 12;
+    let body = '';
+    let idx = 0;
+    for (let i = 0; i < N; i++) body += `mapping ${i} 12288\n`;
+    for (let i = 0; i < N; i++) {
+      body += `step ${idx++} 0 mmap ${i} 12288 rw pa anon 0 0x0\nstep ${idx++} 0 write ${i} 4096\nstep ${idx++} 0 fork ${i + 1}\nstep ${idx++} ${i + 1} exit\n`;
+      body += `step ${idx++} 0 read ${i} 4096\nstep ${idx++} 0 madvise ${i} 0 12288 populate_write\nstep ${idx++} 0 write ${i} 4096\n`;
+    }
+    const r = runProgram(exe, prog(body, `limit 1073741824\ntimeout 5\ntasks ${N + 1}\ntask 0\n`));
+    expect(r.status).toBe(0);
+    const steps = r.lines.filter((l) => typeof l.step === 'number');
+    expect(steps.length).toBe(7 * N);
+    const populates = steps.filter((l) => l.op === 'madvise').map((l) => l.minflt);
+    expect(populates).toEqual(Array(N).fill(3));
+    const stores = steps.filter((_, i) => i % 7 === 6).map((l) => [l.op, l.minflt]);
+    expect(stores).toEqual(Array(N).fill(['write', 0]));
+  });
+
   it('an exited task is gone (and its pages unshared) before the next snapshot', () => {
     const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\nstep 1 0 write 0 0\nstep 2 0 fork 1\nstep 3 1 exit\n'));
     const exit = r.lines[4]!;
