@@ -124,9 +124,13 @@ class Walker {
             this.fail(key, path, 'keys must be plain strings');
             continue;
           }
-          if (s.keys === 'address' && !parseAddress(k)) {
-            this.fail(key, kp, `key "${k}" is not an address (a number, 0x…, SYM, SYM+0x1000, SYM+3p, or task:SYM…)`);
-            continue;
+          if (s.keys === 'address') {
+            const a = parseAddress(k);
+            const bad = a ? addressProblem(a, key, k) : `key "${k}" is not an address (a number, 0x…, SYM, SYM+0x1000, SYM+3p, or task:SYM…)`;
+            if (bad) {
+              this.fail(key, kp, bad);
+              continue;
+            }
           }
           out[String(k)] = this.walk(s.values, pair.value as AnyNode, kp);
         }

@@ -45,6 +45,14 @@ describe('numbers that cannot be used as written', () => {
     expect(() => parseScenario(`${HEAD}  - { task: p, op: read, addr: 0xffffffffff600000, expect: { outcome: SIGSEGV } }\n`, 'ok.yaml')).not.toThrow();
   });
 
+  test('an address as a ptes key is checked the same way', () => {
+    const e = problems(`${HEAD}  - { task: p, op: exit, expect: { ptes: { "0x1ffffffffffffffffff": { none: true }, "0x10-0x20": { none: true } } } }\n`);
+    expect(e.problems.map((p) => [p.field, p.message])).toEqual([
+      ['steps[1].expect.ptes[0x1ffffffffffffffffff]', '"0x1ffffffffffffffffff" is too large (an address is at most 2^64−1, 0xffffffffffffffff)'],
+      ['steps[1].expect.ptes[0x10-0x20]', '"0x10-0x20" is a negative address'],
+    ]);
+  });
+
   test('a literal address expression below 0 is refused; .inf is named as written', () => {
     const e = problems(`${HEAD}  - { task: p, op: read, addr: 0x10-0x20 }\n  - { task: p, op: read, addr: .inf }\n`);
     expect(e.problems.map((p) => [p.field, p.message])).toEqual([
