@@ -3,7 +3,10 @@
 // behind. The runtime hooks of every plugin loaded from outside the project (a path or a package
 // name that is not a built-in) are wrapped in place here, so that such a throw reaches the runner
 // as a PluginFault naming the plugin and the hook; the runner reports it as bad input (the
-// scenario's plugin), with the step that ran it. Load-time hooks (validate, paths, init, the arch's
+// scenario's plugin), with the step that ran it. So does a hook that returns what no C function of
+// its kind could return (a string, NaN, undefined where the kernel takes an int or a pfn, an
+// object as vmf->page): a wrong *type*, not a wrong value — a pfn out of range is still a number
+// the kernel would take, and what it does with it is the model's business. Load-time hooks (validate, paths, init, the arch's
 // shape hooks) are not wrapped: the core and the resolver report those with the settings field.
 // Errors the core throws on purpose pass through unchanged: a KernelBug is an Oops outcome, a
 // ConfigError / GupLivelock / StepFailure have their own handling.
@@ -13,20 +16,24 @@ import { ConfigError, KernelBug, type ArchSpec, type Driver } from '@mixedmap/co
 export class PluginFault extends Error {
   constructor(
     readonly kind: 'arch' | 'driver',
-    /** the plugin object (driver or arch) whose hook threw */
+    /** the plugin object (driver or arch) whose hook failed */
     readonly plugin: object,
     /** e.g. "mmap", "vm_ops.fault" */
     readonly hook: string,
+    /** what the hook threw (undefined when it returned a value of the wrong kind) */
     readonly thrown: unknown,
+    /** what it returned instead of what the kernel takes ("returned the string "x", not a pfn") */
+    readonly returned?: string,
   ) {
     const name = String((plugin as { name?: unknown }).name ?? '?');
-    super(`${kind} "${name}": its ${hook} hook threw: ${thrownText(thrown)}`);
+    const what = returned ?? `threw: ${thrownText(thrown)}`;
+    super(`${kind} "${name}": its ${hook} hook ${what}`);
     this.name = 'PluginFault';
-    this.detail = thrownText(thrown);
+    this.what = what;
   }
 
-  /** what the hook threw, as text */
-  readonly detail: string;
+  /** "threw: …" or "returned …, not …" */
+  readonly what: string;
 }
 
 function thrownText(e: unknown): string {
@@ -55,7 +62,21 @@ const GUARDED = Symbol.for('mixedmap.scenario.guarded');
 
 type Fn = ((...args: unknown[]) => unknown) & { [GUARDED]?: true };
 
-function guardFn(owner: Record<string, unknown>, key: string, kind: 'arch' | 'driver', plugin: object, hook: string, after?: (args: unknown[]) => void): void {
+/** Checks what a hook returned (and left in its arguments); returns why it is not what the kernel takes. */
+type ReturnCheck = (r: unknown, args: unknown[]) => string | undefined;
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'number') return Number.isNaN(v) ? 'NaN' : `the number ${v}`;
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 30 ? `${v.slice(0, 30)}…` : v)}`;
+  if (Array.isArray(v)) return 'a list';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** An integer (a pfn, VM_FAULT_* bits, 0 or -errno): what the kernel's C function returns. */
+const integer = (what: string): ReturnCheck => (r) => (Number.isSafeInteger(r) ? undefined : `returned ${describe(r)}, not ${what}`);
+
+function guardFn(owner: Record<string, unknown>, key: string, kind: 'arch' | 'driver', plugin: object, hook: string, after?: (args: unknown[]) => void, check?: ReturnCheck): void {
   const fn = owner[key] as Fn | undefined;
   if (typeof fn !== 'function' || fn[GUARDED]) return;
   const desc = Object.getOwnPropertyDescriptor(owner, key);
@@ -68,6 +89,8 @@ function guardFn(owner: Record<string, unknown>, key: string, kind: 'arch' | 'dr
       if (passesThrough(e)) throw e;
       throw new PluginFault(kind, plugin, hook, e);
     }
+    const bad = check?.(r, args);
+    if (bad) throw new PluginFault(kind, plugin, hook, undefined, bad);
     after?.(args);
     return r;
   };
@@ -82,21 +105,38 @@ function guardFn(owner: Record<string, unknown>, key: string, kind: 'arch' | 'dr
 const VM_OPS_HOOKS = ['open', 'close', 'nopage', 'nopfn', 'fault', 'pageMkwrite', 'access'] as const;
 
 /** Wraps the vm_operations a driver's mmap installed (in place: vma_merge compares vm_ops). */
+const VM_OPS_RETURNS: Partial<Record<(typeof VM_OPS_HOOKS)[number], ReturnCheck>> = {
+  nopage: integer('a pfn or NOPAGE_*'),
+  nopfn: integer('a pfn or NOPFN_*'),
+  fault: (r, args) => {
+    if (!Number.isSafeInteger(r)) return `returned ${describe(r)}, not VM_FAULT_* bits`;
+    const page = (args[1] as { page?: unknown } | null)?.page;
+    return page === undefined || Number.isSafeInteger(page) ? undefined : `set vmf.page to ${describe(page)}, not a pfn`;
+  },
+  pageMkwrite: integer('0, a negative errno or VM_FAULT_* bits'),
+  access: integer('a byte count or a negative errno'),
+};
+
 function guardVmOps(vma: unknown, d: Driver): void {
   const ops = (vma as { ops?: Record<string, unknown> } | null)?.ops;
   if (!ops || typeof ops !== 'object') return;
-  for (const h of VM_OPS_HOOKS) guardFn(ops, h, 'driver', d, `vm_ops.${h}`);
+  for (const h of VM_OPS_HOOKS) guardFn(ops, h, 'driver', d, `vm_ops.${h}`, undefined, VM_OPS_RETURNS[h]);
 }
 
 /** Wraps a driver's runtime hooks (and the vm_ops its mmap installs). */
 export function guardDriver(d: Driver): void {
   const o = d as unknown as Record<string, unknown>;
-  for (const h of ['lookup', 'truncate', 'write', 'shmemZeroSetup', 'kernelRefs']) guardFn(o, h, 'driver', d, h);
+  guardFn(o, 'lookup', 'driver', d, 'lookup', undefined, (r) =>
+    (r !== null && typeof r === 'object') || (Number.isSafeInteger(r) && (r as number) < 0) ? undefined : `returned ${describe(r)}, not an inode or a negative errno`);
+  guardFn(o, 'truncate', 'driver', d, 'truncate', undefined, integer('0 or a negative errno'));
+  guardFn(o, 'write', 'driver', d, 'write', undefined, integer('a byte count or a negative errno'));
+  guardFn(o, 'shmemZeroSetup', 'driver', d, 'shmemZeroSetup', undefined, (r) => (r !== null && typeof r === 'object' ? undefined : `returned ${describe(r)}, not an inode`));
+  guardFn(o, 'kernelRefs', 'driver', d, 'kernelRefs');
   // mmap(k, state, file, vma): the vma's ops are set by the time it returns
-  guardFn(o, 'mmap', 'driver', d, 'mmap', (args) => guardVmOps(args[3], d));
+  guardFn(o, 'mmap', 'driver', d, 'mmap', (args) => guardVmOps(args[3], d), integer('0 or a negative errno'));
 }
 
 /** Wraps an arch's runtime hooks (pfnValid; the others run when the machine is built). */
 export function guardArch(a: ArchSpec): void {
-  guardFn(a as unknown as Record<string, unknown>, 'pfnValid', 'arch', a, 'pfnValid');
+  guardFn(a as unknown as Record<string, unknown>, 'pfnValid', 'arch', a, 'pfnValid', undefined, (r) => (typeof r === 'boolean' ? undefined : `returned ${describe(r)}, not true or false`));
 }

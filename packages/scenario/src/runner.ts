@@ -214,7 +214,8 @@ export function pluginFaultError(s: LoadedScenario, e: PluginFault, step?: Step,
   const field = step ? step.field : where ? where.slice(0, where.indexOf(':')) : 'machine';
   const when = step ? '' : ` ${context}`;
   const name = String((e.plugin as { name?: unknown }).name ?? '?');
-  const msg = `${e.kind} "${name}"${where && step ? ` (${where})` : ''}: its ${e.hook} hook threw${when}: ${e.detail} — a bug in the plugin, not a kernel Oops`;
+  const what = e.returned !== undefined ? `${e.returned}${when}` : `threw${when}: ${e.what.replace(/^threw: /, '')}`;
+  const msg = `${e.kind} "${name}"${where && step ? ` (${where})` : ''}: its ${e.hook} hook ${what} — a bug in the plugin, not a kernel Oops`;
   return s.locs.error(field, msg);
 }
 

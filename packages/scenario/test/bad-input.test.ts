@@ -183,6 +183,15 @@ steps:
     expect(l.reason).toMatch(/its lookup hook threw: lookup exploded/);
   });
 
+  test('a hook that returns what no kernel function of its kind returns (a wrong type, not a wrong value)', async () => {
+    const f = await run('nothing, returns: fault-string');
+    expect(f.reason).toBe('driver "faulty" (machine.drivers[0]: ./faulty-driver.js): its vm_ops.fault hook returned the string "NOPAGE", not VM_FAULT_* bits — a bug in the plugin, not a kernel Oops');
+    const p = await run('nothing, returns: page-object');
+    expect(p.reason).toMatch(/its vm_ops\.fault hook set vmf\.page to an object, not a pfn/);
+    const l = await run('nothing, returns: lookup-number');
+    expect([l.field, l.reason]).toEqual(['steps[0]', 'driver "faulty" (machine.drivers[0]: ./faulty-driver.js): its lookup hook returned the number 17, not an inode or a negative errno — a bug in the plugin, not a kernel Oops']);
+  });
+
   test('a hook that throws after the last step (vm_ops.close at exit) is named at the driver', async () => {
     const c = await run('close');
     expect([c.field, c.line]).toEqual(['machine.drivers[0]', 2]);
