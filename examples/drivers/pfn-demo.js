@@ -14,7 +14,7 @@
 import {
   defineDriver, vmInsertPfn, vmInsertMixed, vmInsertPage, remapPfnRange, zapVmaPtes,
   VM_PFNMAP, VM_MIXEDMAP, VM_IO, VM_RESERVED, VM_DONTEXPAND, VM_MAYSHARE, VM_FAULT_NOPAGE, VM_FAULT_OOM,
-  NOPFN_OOM, NOPFN_SIGBUS, NOPFN_REFAULT, EINVAL, ENOMEM, PAGE_SIZE,
+  NOPFN_REFAULT, EINVAL, ENOMEM, PAGE_SIZE, nopfnError,
 } from '@mixedmap/core';
 
 const FLAG_BITS = { VM_PFNMAP, VM_MIXEDMAP, VM_IO, VM_RESERVED, VM_DONTEXPAND };
@@ -67,8 +67,8 @@ const driver = defineDriver({
         name: 'pfndemo_nopfn_ops',
         nopfn: (v, address) => {
           switch (s.nopfnReturns ?? 'pfn') {
-            case 'oom': return NOPFN_OOM;
-            case 'sigbus': return NOPFN_SIGBUS;
+            case 'oom': return nopfnError(k, 'oom'); // NOPFN_OOM (-ENOMEM under the seed's v1)
+            case 'sigbus': return nopfnError(k, 'sigbus'); // NOPFN_SIGBUS (-EFAULT under v1)
             case 'refault': return NOPFN_REFAULT;
             default: return pfnFor(k, s, (address - v.start) / PAGE_SIZE + v.pgoff);
           }

@@ -11,7 +11,7 @@ export { FaultCtx, FN, FN_NAMES, WINDOW, WINDOW_NAMES, FAULT_FLAG_WRITE, type Vm
 export { KernelBug, ConfigError } from './oops.js';
 export {
   vmNormalPage, handleMmFault, faultStart, faultResume, vmInsertPage, vmInsertPfn, vmInsertMixed, remapPfnRange,
-  zapPteRange, zapVmaPtes, copyPageRange, followPage, resolveFaultKind, FK_ANON, FK_NOPAGE, FK_FAULT, FK_NOPFN,
+  zapPteRange, zapVmaPtes, copyPageRange, followPage, resolveFaultKind, nopfnError, FK_ANON, FK_NOPAGE, FK_FAULT, FK_NOPFN,
   FOLLOW_NULL, FOLLOW_EFAULT,
 } from './memory.js';
 export { getUserPages, getUserPagesFast } from './gup.js';

@@ -40,9 +40,21 @@ export function resolveFaultKind(k: Machine, vma: Vma): number {
   const ops = vma.ops;
   if (!ops) return FK_ANON;
   if (ops.fault && k.f.hasFault) return FK_FAULT;
+  // the seed's v1/v2 postings call ->nopfn whenever it is set; v3 (merged) tries ->nopage first
+  if (ops.nopfn && k.f.hasNopfn && k.f.doNoPfn === 'v1') return FK_NOPFN;
   if (ops.nopage && k.f.hasNopage) return FK_NOPAGE;
   if (ops.nopfn && k.f.hasNopfn) return FK_NOPFN;
   return FK_ANON;
+}
+
+/**
+ * The error a ->nopfn handler returns for "out of memory" or "no such pfn" on this kernel:
+ * NOPFN_OOM / NOPFN_SIGBUS (2.6.19–2.6.26), or under the seed's v1 posting (variant do_no_pfn-v1),
+ * which returned a signed long, -ENOMEM / -EFAULT (S002).
+ */
+export function nopfnError(k: Machine, error: 'oom' | 'sigbus'): number {
+  if (k.f.doNoPfn === 'v1') return error === 'oom' ? -ENOMEM : -EFAULT;
+  return error === 'oom' ? NOPFN_OOM : NOPFN_SIGBUS;
 }
 
 /** exact for a power of two: a multiply instead of a float division or modulo on the fault path */
@@ -703,8 +715,8 @@ function doNoPfnAfterHandler(k: Machine, c: FaultCtx, pfn: number): number {
     k.bug('BUG_ON((vma->vm_flags & VM_MIXEDMAP) && pfn_valid(pfn)) in do_no_pfn', c.chainNames());
   }
   if (f.doNoPfn === 'v1') {
-    // seed v1: a signed return; -ENOMEM → OOM, any other negative → SIGBUS
-    if (pfn === NOPFN_OOM) return VM_FAULT_OOM;
+    // seed v1: a signed return; -ENOMEM → OOM, any other negative (-EFAULT, …) → SIGBUS
+    if (pfn === -ENOMEM) return VM_FAULT_OOM;
     if (pfn < 0) return VM_FAULT_SIGBUS;
   } else {
     if (pfn === NOPFN_OOM) return VM_FAULT_OOM;

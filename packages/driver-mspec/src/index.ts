@@ -9,7 +9,7 @@
 import {
   defineDriver, vmInsertPfn,
   VM_SHARED, VM_WRITE, VM_IO, VM_RESERVED, VM_PFNMAP, VM_LOCKED, VM_DONTEXPAND,
-  VM_FAULT_NOPAGE, VM_FAULT_OOM, NOPFN_OOM, EINVAL, EPERM, ENOENT, PAGE_SIZE, PG_uncached,
+  VM_FAULT_NOPAGE, VM_FAULT_OOM, nopfnError, EINVAL, EPERM, ENOENT, PAGE_SIZE, PG_uncached,
   type Driver, type Machine, type Vma, type VmFault, type VmOperations,
 } from '@mixedmap/core';
 
@@ -110,7 +110,7 @@ function slotPfn(k: Machine, vdata: VmaData, index: number, done: (pfn: number) 
 /** mspec_nopfn (2.6.19–2.6.26): returns the pfn; do_no_pfn installs it. */
 function mspecNopfn(vma: Vma, address: number, k: Machine): number {
   const vdata = vma.privateData as VmaData;
-  return slotPfn(k, vdata, pageIndex(k, vma, vdata, address), (pfn) => (pfn < 0 ? NOPFN_OOM : pfn));
+  return slotPfn(k, vdata, pageIndex(k, vma, vdata, address), (pfn) => (pfn < 0 ? nopfnError(k, 'oom') : pfn));
 }
 
 /** mspec_fault (2.6.27+, efe9e77997f): index = vmf->pgoff; vm_insert_pfn, its result ignored. */
