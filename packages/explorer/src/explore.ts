@@ -41,6 +41,8 @@ export interface FinalState {
   /** a shortest schedule reaching it */
   trace: TraceMove[];
   oops: string | null;
+  /** what the core's invariant checker finds in this state (counts, mapcounts, rss against the ptes): empty unless the race breaks the model's bookkeeping, as a kernel bug such as A5's double install does */
+  violations: string[];
 }
 
 export interface ExploreResult {
@@ -313,6 +315,8 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
     const trace: TraceMove[] = [];
     const w = new World(litmus);
     for (const i of n.prefix) w.move(i, trace);
+    // before observeState: `leaked` makes every task exit
+    const violations = w.machine.checkInvariants();
     const values = observeState(w, locs);
     const holds = truthy(evaluate(litmus.condition.expr, (l) => values[locationText(l)]!));
     const label = JSON.stringify(values);
@@ -321,12 +325,15 @@ export function explore(litmus: Litmus, opts: ExploreOptions = {}): ExploreResul
     if (g) {
       g.interleavings += count;
       if (trace.length < g.trace.length) g.trace = trace;
+      g.violations = union(g.violations, violations);
     } else {
-      grouped.set(label, { values, holds, interleavings: count, trace, oops: w.oops });
+      grouped.set(label, { values, holds, interleavings: count, trace, oops: w.oops, violations });
     }
   }
   return summarize(litmus.scenario.name, litmus.condition.quantifier, litmus.condition.text, [...grouped.values()], nodes.size, cut, performance.now() - t0);
 }
+
+const union = (a: string[], b: string[]): string[] => (b.length ? [...new Set([...a, ...b])] : a);
 
 /** Verdict, witnesses and counterexample of a set of final states (one exploration or merged parts). */
 function summarize(name: string, q: string, condition: string, states: FinalState[], statesExplored: number, cut: string | null, elapsedMs: number): ExploreResult {
@@ -370,6 +377,7 @@ export function mergeResults(parts: ExploreResult[]): ExploreResult {
       else {
         g.interleavings += st.interleavings;
         if (st.trace.length < g.trace.length) g.trace = st.trace;
+        g.violations = union(g.violations, st.violations);
       }
     }
   }

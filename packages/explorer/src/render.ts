@@ -24,6 +24,7 @@ export function renderExplore(r: ExploreResult): string {
   for (const s of r.states) {
     const vals = Object.entries(s.values).map(([k, v]) => `${k}=${fmt(v)};`).join(' ');
     out.push(`${vals}   (${s.interleavings} interleaving${s.interleavings === 1 ? '' : 's'}${s.holds ? ', condition holds' : ''})`);
+    for (const v of s.violations) out.push(`  invariant violated: ${v}`);
   }
   out.push(r.ok ? 'Ok' : 'No');
   out.push('Witnesses');
@@ -52,7 +53,7 @@ export function exploreJson(r: ExploreResult): unknown {
     interleavings: r.interleavings,
     statesExplored: r.statesExplored,
     cut: r.cut,
-    states: r.states.map((s) => ({ values: s.values, holds: s.holds, interleavings: s.interleavings, oops: s.oops })),
+    states: r.states.map((s) => ({ values: s.values, holds: s.holds, interleavings: s.interleavings, oops: s.oops, violations: s.violations })),
     counterexample: r.counterexample,
   };
 }

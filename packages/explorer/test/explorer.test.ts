@@ -94,6 +94,10 @@ describe('worked races', () => {
     const bad = await run('anon-write-race-no-recheck.yaml');
     expect(bad.ok).toBe(true);
     expect(bad.states.find((s) => s.holds)!.values).toMatchObject({ 'rss(p).anon': 2, leaked: 1 });
+    // the invariant checker sees the double count in that final state, and nothing in the good one
+    expect(good.states[0]!.violations).toEqual([]);
+    expect(bad.states.find((s) => s.holds)!.violations).toContain('mm1: anon_rss 2 but 1 anonymous ptes');
+    expect(renderExplore(bad)).toContain('  invariant violated: mm1: anon_rss 2 but 1 anonymous ptes');
   });
 
   test('do_wp_page pte_same recheck: two threads COWing one page never double count', async () => {
