@@ -96,6 +96,17 @@ describe('mixedmap matrix', () => {
     expect((await main(['matrix'])).code).toBe(2);
   });
 
+  test('an --arch plugin whose hook throws: that column says so (the plugin\'s fault), the others run; not an internal error', async () => {
+    const arch = join(import.meta.dirname, '../../../packages/scenario/test/fixtures/throwing-arch.js');
+    const anon = join(tmp, 'anon.yaml');
+    writeFileSync(anon, 'name: anon\nmachine: { arch: x86 }\ntasks: [{ name: p }]\nsteps:\n  - { task: p, op: mmap, as: m, length: 8K, prot: [read, write], flags: [private, anonymous] }\n  - { task: p, op: write, addr: m }\n');
+    const r = await main(['matrix', anon, '--arch', `./packages/scenario/test/fixtures/toy-arch.js,${arch}`, '--json']);
+    expect(r.code).toBe(0);
+    const cols = JSON.parse(r.stdout).scenarios[0].columns;
+    expect(cols.map((c: { error: string | null; internal: boolean }) => [c.error === null, c.internal])).toEqual([[true, false], [false, false]]);
+    expect(cols[1].error).toMatch(/arch "throwy" \(machine\.arch: .*throwing-arch\.js\): its pfnValid hook threw: pfn_valid exploded — a bug in the plugin, not a kernel Oops/);
+  });
+
   test('a progress callback only for runs with many cells; the bar', async () => {
     const seen: Array<[number, number]> = [];
     await main(['matrix', ZERO, '--arch', 'x86,s390,arm', '--kernel', '2.6.20,2.6.26,2.6.27,2.6.32'], { progress: (d, t) => seen.push([d, t]) });

@@ -225,5 +225,6 @@ export async function loadArch(spec: string, opts: { dir?: string; importer?: Pl
   } catch (e) {
     throw new Error(`"${spec}" is not a usable arch plugin: ${(e as Error).message}`);
   }
+  if (!isBuiltin({ spec, isPath, field: 'arch' }, 'arch')) guardArch(arch);
   return arch;
 }
