@@ -104,7 +104,7 @@ function guardFn(owner: Record<string, unknown>, key: string, kind: 'arch' | 'dr
 
 const VM_OPS_HOOKS = ['open', 'close', 'nopage', 'nopfn', 'fault', 'pageMkwrite', 'access'] as const;
 
-/** Wraps the vm_operations a driver's mmap installed (in place: vma_merge compares vm_ops). */
+/** What each vm_operations hook must return (and, for ->fault, leave in vmf->page). */
 const VM_OPS_RETURNS: Partial<Record<(typeof VM_OPS_HOOKS)[number], ReturnCheck>> = {
   nopage: integer('a pfn or NOPAGE_*'),
   nopfn: integer('a pfn or NOPFN_*'),
@@ -117,6 +117,7 @@ const VM_OPS_RETURNS: Partial<Record<(typeof VM_OPS_HOOKS)[number], ReturnCheck>
   access: integer('a byte count or a negative errno'),
 };
 
+/** Wraps the vm_operations a driver's mmap installed (in place: vma_merge compares vm_ops). */
 function guardVmOps(vma: unknown, d: Driver): void {
   const ops = (vma as { ops?: Record<string, unknown> } | null)?.ops;
   if (!ops || typeof ops !== 'object') return;
