@@ -58,6 +58,14 @@ class Walker {
       return `${typeof scalar} ${JSON.stringify(scalar)}`;
     };
     const expected = (): undefined => this.fail(node ?? raw, path, `expected ${describe(s)}, got ${got()}`);
+    // YAML 1.1 merge keys are not part of YAML 1.2 (the parser keeps "<<" as a plain key): say so
+    if (node && isMap(node)) {
+      const merge = node.items.find((p) => {
+        const k = this.deref(p.key as AnyNode);
+        return k && isScalar(k) && k.value === '<<';
+      });
+      if (merge) return this.fail(this.deref(merge.key as AnyNode), path, 'YAML merge keys (<<: *anchor) are not supported: write the fields out (an alias *anchor can stand for a whole value)');
+    }
 
     switch (s.kind) {
       case 'named':
