@@ -317,7 +317,9 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Va
       const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
       const msg = e.message.split('\n')[0]!;
       // the yaml parser recurses per nesting level; a stack overflow means absurdly deep nesting
-      const why = /Maximum call stack/i.test(msg) ? 'the document is nested too deeply' : msg;
+      const why = /Maximum call stack/i.test(msg) ? 'the document is nested too deeply'
+        : /multiple documents/i.test(msg) ? 'the file holds more than one YAML document (a --- line): one scenario per file'
+        : msg;
       return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${why}` };
     });
     return { value: undefined, problems, locs };

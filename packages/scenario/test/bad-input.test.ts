@@ -121,6 +121,11 @@ describe('files that are not YAML text', () => {
     expect(z.reason).toBe('the file is larger than 16 MiB: not a scenario');
   });
 
+  test('two YAML documents in one file', () => {
+    const e = problems(`${HEAD}---\nname: second\n`);
+    expect([e.line, e.reason]).toEqual([6, 'YAML syntax error: the file holds more than one YAML document (a --- line): one scenario per file']);
+  });
+
   test('a YAML merge key is named as such (it was "missing required field op")', () => {
     const e = problems(`${HEAD}  - &r { task: p, op: read, addr: m }\n  - { <<: *r, id: again }\n`);
     expect([e.field, e.line, e.column, e.reason]).toEqual(['steps[2]', 7, 7, 'YAML merge keys (<<: *anchor) are not supported: write the fields out (an alias *anchor can stand for a whole value)']);
