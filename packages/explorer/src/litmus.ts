@@ -5,7 +5,7 @@
 // scenario loader, with line and column kept.
 
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { loadScenario, readScenarioText, ScenarioError, type LoadedScenario, type LoadOptions, type Step } from '@mixedmap/scenario';
+import { loadScenario, readScenarioText, yamlErrorMessage, ScenarioError, type LoadedScenario, type LoadOptions, type Step } from '@mixedmap/scenario';
 import { parseCondition, locations, unknownWords, PredicateError, FUNCTIONS, OUTCOME_WORDS, type Condition, type Expr } from './predicate.js';
 
 export interface Litmus {
@@ -40,8 +40,7 @@ export async function loadLitmus(src: string | { text: string; file: string }, o
   if (doc.errors.length) {
     throw new ScenarioError(doc.errors.map((e) => {
       const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      const msg = e.message.split('\n')[0]!;
-      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${/Maximum call stack/i.test(msg) ? 'the document is nested too deeply' : msg}` };
+      return { file, line: p.line, column: p.col, field: '', message: yamlErrorMessage(e.message) };
     }));
   }
   // blank the litmus fields out (same length, newlines kept) so the scenario loader keeps positions

@@ -7,7 +7,7 @@ export {
 export {
   toJsonSchema, parseAddress, parseSize, parseHex, parseDelta, type Schema, type Field, type AddrExpr, type Delta,
 } from './schema-dsl.js';
-export { parseAndValidate, type ValidationResult } from './validate.js';
+export { parseAndValidate, yamlErrorMessage, type ValidationResult } from './validate.js';
 export { parseScenario, loadScenario, readScenarioText, ARCH_SHORT_NAMES, DRIVER_SHORT_NAMES, type LoadedScenario, type LoadOptions } from './load.js';
 export { resolvePlugins, loadArch, type ResolvedPlugins, type PluginImporter } from './resolve.js';
 export { PluginFault } from './guard.js';

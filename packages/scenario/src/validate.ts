@@ -307,6 +307,16 @@ function levenshtein(a: string, b: string): number {
   return dp[b.length]!;
 }
 
+/** A YAML parser error as a scenario problem's message (first line; the parser's API terms replaced). */
+export function yamlErrorMessage(message: string): string {
+  const msg = message.split('\n')[0]!;
+  // the yaml parser recurses per nesting level; a stack overflow means absurdly deep nesting
+  const why = /Maximum call stack/i.test(msg) ? 'the document is nested too deeply'
+    : /multiple documents/i.test(msg) ? 'the file holds more than one YAML document (a --- line): one scenario per file'
+    : msg;
+  return `YAML syntax error: ${why}`;
+}
+
 /** Parses YAML text and validates it against a schema. */
 export function parseAndValidate(text: string, file: string, schema: Schema): ValidationResult {
   const lc = new LineCounter();
@@ -315,12 +325,7 @@ export function parseAndValidate(text: string, file: string, schema: Schema): Va
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((e) => {
       const p = e.linePos?.[0] ?? lc.linePos(e.pos[0]);
-      const msg = e.message.split('\n')[0]!;
-      // the yaml parser recurses per nesting level; a stack overflow means absurdly deep nesting
-      const why = /Maximum call stack/i.test(msg) ? 'the document is nested too deeply'
-        : /multiple documents/i.test(msg) ? 'the file holds more than one YAML document (a --- line): one scenario per file'
-        : msg;
-      return { file, line: p.line, column: p.col, field: '', message: `YAML syntax error: ${why}` };
+      return { file, line: p.line, column: p.col, field: '', message: yamlErrorMessage(e.message) };
     });
     return { value: undefined, problems, locs };
   }
