@@ -82,6 +82,16 @@ export class DriverError extends Error {
 }
 
 /** Checks a driver plugin's shape when it is loaded. */
+/**
+ * For a driver's validate hook: a problem for every settings key it does not know, so that a typo
+ * (`mout:` for `mount:`) is an error naming the field instead of a setting silently left at its default.
+ */
+export function unknownSettings(settings: object, known: readonly string[]): DriverSettingsError[] {
+  return Object.keys(settings ?? {})
+    .filter((key) => !known.includes(key))
+    .map((key) => ({ field: key, message: `unknown setting "${key}" (known: ${known.join(', ')})` }));
+}
+
 export function validateDriver(d: unknown): asserts d is Driver {
   const name = typeof (d as Driver)?.name === 'string' ? (d as Driver).name : '<unnamed driver>';
   const fail = (field: string, msg: string): never => {

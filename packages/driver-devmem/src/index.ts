@@ -8,7 +8,7 @@
 import {
   defineDriver, remapPfnRange, zapVmaPtes,
   EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE,
-  type Driver, type Machine, type Vma, type VmOperations,
+  type Driver, type Machine, type Vma, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
 export interface ExclusiveRange {
@@ -160,7 +160,7 @@ export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings
   name: 'devmem',
   paths: (s) => (s.kmem === false ? ['/dev/mem'] : ['/dev/mem', '/dev/kmem']),
   validate(s) {
-    const out = [];
+    const out = unknownSettings(s, ['strict', 'exclusive', 'kmem', 'pageOffset', 'cache']);
     if (s.strict !== undefined && typeof s.strict !== 'boolean') out.push({ field: 'strict', message: 'strict must be true or false (CONFIG_STRICT_DEVMEM)' });
     if (s.kmem !== undefined && typeof s.kmem !== 'boolean') out.push({ field: 'kmem', message: 'kmem must be true or false' });
     if (s.cache !== undefined && !['auto', 'cached', 'uncached'].includes(s.cache)) out.push({ field: 'cache', message: 'cache must be auto, cached or uncached' });

@@ -10,7 +10,7 @@ import {
   defineDriver, vmInsertPfn,
   VM_SHARED, VM_WRITE, VM_IO, VM_RESERVED, VM_PFNMAP, VM_LOCKED, VM_DONTEXPAND,
   VM_FAULT_NOPAGE, VM_FAULT_OOM, nopfnError, EINVAL, EPERM, ENOENT, PAGE_SIZE, PG_uncached,
-  type Driver, type Machine, type Vma, type VmFault, type VmOperations,
+  type Driver, type Machine, type Vma, type VmFault, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
 export type MspecType = 'fetchop' | 'cached' | 'uncached';
@@ -180,7 +180,7 @@ export const mspec: Driver<MspecSettings, MspecState> = defineDriver<MspecSettin
   name: 'mspec',
   paths: (s) => Object.keys(NODES).filter((p) => p !== '/dev/sgi_fetchop' || s.fetchop !== false),
   validate(s) {
-    const out = [];
+    const out = unknownSettings(s, ['poolPages', 'fetchop']);
     if (s.poolPages !== undefined && (!Number.isInteger(s.poolPages) || s.poolPages <= 0)) {
       out.push({ field: 'poolPages', message: `poolPages must be a positive whole number of pages (the uncached pool's size), not ${JSON.stringify(s.poolPages)}` });
     }

@@ -6,7 +6,7 @@
 import {
   defineDriver, findOrCreatePage, unmapMappingRange, truncateInodePages, ConfigError,
   VM_CAN_NONLINEAR, VM_FAULT_MINOR, VM_FAULT_OOM, VM_FAULT_SIGBUS, NOPAGE_OOM, NOPAGE_SIGBUS, ENOENT, EINVAL, PAGE_SIZE,
-  type Driver, type Inode, type Machine, type Vma, type VmFault, type VmOperations,
+  type Driver, type Inode, type Machine, type Vma, type VmFault, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
 export interface PagecacheSettings {
@@ -68,7 +68,7 @@ export const pagecache: Driver<PagecacheSettings, State> = defineDriver<Pagecach
   mapPages: true, // shmem_vm_ops.map_pages = filemap_map_pages (modern fault-around)
   paths: (s) => [s.mount ?? '/tmp'],
   validate(s) {
-    const problems = [];
+    const problems = unknownSettings(s, ['mount', 'files']);
     if (s.mount !== undefined && (typeof s.mount !== 'string' || !s.mount.startsWith('/'))) problems.push({ field: 'mount', message: 'mount must be an absolute path' });
     for (const [i, f] of (s.files ?? []).entries()) {
       if (typeof f?.path !== 'string') problems.push({ field: `files[${i}].path`, message: 'a file needs a path' });

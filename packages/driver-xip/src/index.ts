@@ -15,7 +15,7 @@ import {
   VM_WRITE, VM_MAYWRITE, VM_SHARED, VM_MAYSHARE, VM_CAN_NONLINEAR, VM_MIXEDMAP,
   VM_FAULT_SIGBUS, VM_FAULT_OOM, VM_FAULT_NOPAGE, NOPAGE_SIGBUS, NOPAGE_OOM, EINVAL, ENOENT, ENOMEM, ENOSPC, ENODATA,
   ENODEV, EBUSY, EACCES, EIO, ERANGE, PAGE_SIZE, errnoName,
-  type Driver, type Inode, type Machine, type MemRegion, type Vma, type VmFault, type VmOperations,
+  type Driver, type Inode, type Machine, type MemRegion, type Vma, type VmFault, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
 export const EROFS = 30;
@@ -550,7 +550,7 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
   accountsDirty: true,
   paths: (s) => [s.mount ?? '/mnt/xip'],
   validate(s) {
-    const out: Array<{ field: string; message: string }> = [];
+    const out = unknownSettings(s, ['mount', 'region', 'segment', 'brd', 'brdSize', 'files', 'from', 'baseDir', 'readOnly']);
     if (s.mount !== undefined && (typeof s.mount !== 'string' || !s.mount.startsWith('/') || s.mount.endsWith('/'))) out.push({ field: 'mount', message: 'mount must be an absolute path without a trailing slash' });
     if (s.region !== undefined && typeof s.region !== 'string') out.push({ field: 'region', message: 'region must be the name of a memory region' });
     if (s.brd !== undefined && typeof s.brd !== 'boolean') out.push({ field: 'brd', message: 'brd must be true or false' });

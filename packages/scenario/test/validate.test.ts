@@ -187,6 +187,16 @@ describe('plugin resolution errors (loadScenario)', () => {
     ]);
   });
 
+  test("a misspelt setting of a built-in driver is an error at that key, not a setting silently left at its default", async () => {
+    const file = new URL('./fixtures/none.yaml', import.meta.url).pathname;
+    const text = `name: t\nmachine:\n  arch: x86\n  drivers:\n    - { name: pagecache, settings: { mout: /mnt } }\n    - { name: devmem, settings: { strct: true } }\ntasks: [{ name: p }]\nsteps: []\n`;
+    const err = (await loadScenario({ text, file }).catch((e) => e)) as ScenarioError;
+    expect(err.problems.map((p) => [p.field, p.line, p.message])).toEqual([
+      ['machine.drivers[0].settings.mout', 5, 'driver "pagecache": unknown setting "mout" (known: mount, files)'],
+      ['machine.drivers[1].settings.strct', 6, 'driver "devmem": unknown setting "strct" (known: strict, exclusive, kmem, pageOffset, cache)'],
+    ]);
+  });
+
   test('a DRIVER.OP step needs that driver (or an arch of that name) on the machine and that operation', async () => {
     const file = new URL('./fixtures/none.yaml', import.meta.url).pathname;
     const base = `name: t\nmachine:\n  arch: ./toy-arch.js\n  drivers: [./toy-driver.js]\ntasks: [{ name: p }]\nsteps:\n`;
