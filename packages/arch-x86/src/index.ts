@@ -77,9 +77,10 @@ export const x86 = defineArch({
   // x86-32: flat (pfn < max_mapnr, holes included); x86-64: sparsemem, 128 MiB sections
   memoryModel: (_f, o) => (is32(o) ? { kind: 'flat' } : { kind: 'sparse', sectionShift: 15 }),
   // RAM below the ISA hole (0xA0000–0xFFFFF) and above 1 MiB, as the e820 map of a PC gives it
+  // (memory.ram is where RAM ends: 1 MiB leaves only the 640 KiB below the hole)
   bootMemory: (ram) => [
     { name: 'ram-low', start: 0, size: 0xa0000, kind: 'ram', structPages: true },
-    { name: 'ram', start: 0x100000, size: ram - 0x100000, kind: 'ram', structPages: true },
+    ...(ram > 0x100000 ? [{ name: 'ram', start: 0x100000, size: ram - 0x100000, kind: 'ram' as const, structPages: true as const }] : []),
   ],
   gupFast: (f) => (f.release >= 27 ? 'x86' : undefined),
   // arch/x86/mm/fault.c: VM_FAULT_OOM goes to pagefault_out_of_memory (the OOM killer) from 2.6.29
