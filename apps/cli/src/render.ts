@@ -2,7 +2,7 @@
 // after, count/mapcount/rss deltas, reports, Oops, and the verdict of every expectation.
 
 import type { Check, ScenarioResult, StepResult } from '@mixedmap/scenario';
-import type { PteInfo } from '@mixedmap/core';
+import { PAGE_SIZE, type FaultRecord, type PteInfo } from '@mixedmap/core';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -49,6 +49,11 @@ export function fmtCheck(c: Check): string {
   return `✗ ${c.field}: expected ${fmtValue(c.expected)}, got ${fmtValue(c.actual)}`;
 }
 
+/** the next fault is the same fault on the next page */
+function sameRun(a: FaultRecord, b: FaultRecord, chain: string): boolean {
+  return b.address === a.address + PAGE_SIZE && b.write === a.write && b.result === a.result && b.chain.join(' → ') === chain;
+}
+
 export function renderStep(r: StepResult, zeroPfn: number): string[] {
   const { step, observation: o } = r;
   const who = step.thread !== step.task ? `${step.task}/${step.thread}` : step.task;
@@ -58,9 +63,22 @@ export function renderStep(r: StepResult, zeroPfn: number): string[] {
   if (res.detail) tail.push(res.detail);
   const lines = [`  [${step.index + 1}${step.id ? ` ${step.id}` : ''}] ${who}: ${opText(r)} → ${tail.join(' ')}`];
   const ind = '        ';
-  res.faults.forEach((f, i) => {
-    lines.push(`${ind}fault ${i + 1} ${f.write ? 'write' : 'read'} @${hex(f.address)}: ${f.chain.join(' → ')} = ${f.result}`);
-  });
+  // a run of faults on consecutive pages through the same handlers (a populate, mlock, gup of a range)
+  // is one line: a 4 GiB MAP_POPULATE is a million faults
+  const faults = res.faults;
+  for (let i = 0; i < faults.length; ) {
+    const f = faults[i]!;
+    const chain = f.chain.join(' → ');
+    let j = i + 1;
+    while (j < faults.length && sameRun(faults[j - 1]!, faults[j]!, chain)) j++;
+    const rw = f.write ? 'write' : 'read';
+    if (j - i < 3) {
+      for (let n = i; n < j; n++) lines.push(`${ind}fault ${n + 1} ${rw} @${hex(faults[n]!.address)}: ${chain} = ${faults[n]!.result}`);
+    } else {
+      lines.push(`${ind}faults ${i + 1}–${j} ${rw} @${hex(f.address)}…${hex(faults[j - 1]!.address)} (${j - i} pages): ${chain} = ${f.result}`);
+    }
+    i = j;
+  }
   if (o.pteBefore || o.pteAfter) lines.push(`${ind}pte: ${fmtPte(o.pteBefore, zeroPfn)} → ${fmtPte(o.pteAfter, zeroPfn)}`);
   if (o.normalPage !== undefined) lines.push(`${ind}vm_normal_page: ${o.normalPage === null ? 'NULL' : hex(o.normalPage)}`);
   const acct: string[] = [];

@@ -15,3 +15,22 @@ test('a step with 500 000 faults renders', async () => {
   expect(lines.length).toBeGreaterThan(500_000);
   expect(lines.filter((l) => l.includes('fault 500000 '))).toHaveLength(1);
 });
+
+test('faults on consecutive pages through the same handlers are one line (a populate); others keep a line each', async () => {
+  const text = `name: pop
+machine: { arch: x86, kernel: "2.6.32", memory: { ram: 16M } }
+tasks: [{ name: p }]
+steps:
+  - { task: p, op: mmap, as: m, length: 256K, prot: [read, write], flags: [private, anonymous, populate] }
+  - { task: p, op: mmap, as: z, length: 8K, prot: [read, write], flags: [private, anonymous] }
+  - { task: p, op: read, addr: z }
+  - { task: p, op: write, addr: z }
+`;
+  const r = runScenario(await loadScenario({ text, file: 'pop.yaml' }));
+  const lines = renderResult(r).join('\n');
+  expect(lines).toMatch(/faults 1–64 write @0x([0-9a-f]+)…0x[0-9a-f]+ \(64 pages\): handle_mm_fault → handle_pte_fault → do_anonymous_page = MINOR/);
+  expect(lines).not.toMatch(/fault 2 write/);
+  // a read then a COW write of the same page: two faults, two lines
+  expect(lines).toMatch(/fault 1 read @0x[0-9a-f]+: handle_mm_fault → handle_pte_fault → do_anonymous_page = MINOR/);
+  expect(lines).toMatch(/fault 1 write @0x[0-9a-f]+: handle_mm_fault → handle_pte_fault → do_wp_page/);
+});

@@ -314,7 +314,11 @@ export class Machine {
   }
 
   recordFault(t: Thread, address: number, write: boolean, ret: number): void {
-    const rec: FaultRecord = { address, write, chain: t.fault.chainNames(), result: faultResultName(ret) };
+    let chain = t.fault.chainNames();
+    // a populate or gup of a range records the same chain per page: share the previous record's array
+    const prev = this.faultBuf.length ? this.faultBuf[this.faultBuf.length - 1]!.chain : null;
+    if (prev && prev.length === chain.length && prev.every((n, i) => n === chain[i])) chain = prev;
+    const rec: FaultRecord = { address, write, chain, result: faultResultName(ret) };
     this.faultBuf.push(rec);
     this.onTrace?.({ kind: 'fault', detail: `${rec.chain.join(' → ')} = ${rec.result}` });
   }
