@@ -205,7 +205,7 @@ export function splitVma(k: Machine, vma: Vma, addr: number): Vma {
 }
 
 /** VM_SPECIAL: flags of vmas vma_merge never merges (mm/mmap.c 2.6.19–2.6.32; modern mm.h adds VM_MIXEDMAP, drops VM_RESERVED) */
-function vmSpecial(k: Machine): number {
+export function vmSpecial(k: Machine): number {
   return k.f.release === MODERN_RELEASE ? VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP : VM_IO | VM_DONTEXPAND | VM_RESERVED | VM_PFNMAP;
 }
 

@@ -5,6 +5,7 @@ import type { Machine } from './machine.js';
 import type { Vma } from './mm_types.js';
 import { VM_LOCKED } from './constants.js';
 import { PG_anon, PG_mlocked } from './page_alloc.js';
+import { vmSpecial } from './mmap.js';
 
 /** page_add_file_rmap: one more pte maps this page. */
 export function pageAddFileRmap(k: Machine, pfn: number): void {
@@ -18,6 +19,17 @@ export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: n
   m.flags[pfn] = m.flags[pfn]! | PG_anon;
   m.mapping[pfn] = vma.anonVma ? vma.anonVma.id : 0;
   m.index[pfn] = Math.floor((address - vma.start) / 4096) + vma.pgoff;
+  if (vma.flags & VM_LOCKED) mlockNewPage(k, pfn, vma);
+}
+
+/**
+ * 2.6.28+: a new anonymous page of a VM_LOCKED vma that is not VM_SPECIAL goes to the unevictable
+ * list already mlocked (page_evictable → is_mlocked_vma: lru_cache_add_active_or_unevictable in
+ * 2.6.28, page_add_new_anon_rmap from 2.6.29; modern mlock_new_folio). ≤2.6.27 has no PG_mlocked.
+ */
+function mlockNewPage(k: Machine, pfn: number, vma: Vma): void {
+  if (k.f.mlock === 'make_pages_present' || vma.flags & vmSpecial(k)) return;
+  k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_mlocked;
 }
 
 /**
