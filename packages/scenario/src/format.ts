@@ -14,7 +14,7 @@ export const VM_FLAG_PATTERN = '^VM_[A-Z_]+$';
 
 export const PROT_NAMES = ['read', 'write', 'exec', 'none'] as const;
 export const MAP_FLAG_NAMES = ['shared', 'private', 'anonymous', 'fixed', 'locked', 'populate'] as const;
-export const FOLL_FLAG_NAMES = ['write', 'touch', 'get', 'anon', 'dump', 'force'] as const;
+export const FOLL_FLAG_NAMES = ['write', 'touch', 'get', 'anon', 'dump', 'force', 'nozero'] as const;
 export const REGION_KINDS = ['ram', 'device', 'flash', 'segment'] as const;
 export const NORMAL_PAGE_VALUES = ['page', 'zero'] as const;
 

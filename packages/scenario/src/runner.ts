@@ -4,7 +4,7 @@
 import {
   createMachine, ConfigError, kernelName, vmFlagNames, PAGE_SIZE, PAGE_FLAG_NAMES, PG_anon, PG_reserved,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_POPULATE,
-  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+  FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_NOZERO, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
   MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
   type Machine, type OpResult, type PteInfo, type PageInfo, type Task, type Thread, type OpenFile,
 } from '@mixedmap/core';
@@ -26,6 +26,8 @@ export const MAP_BITS: Record<string, number> = {
 };
 export const FOLL_BITS: Record<string, number> = {
   write: FOLL_WRITE, touch: FOLL_TOUCH, get: FOLL_GET, anon: FOLL_ANON, dump: FOLL_DUMP, force: FOLL_FORCE,
+  // the zero-page-S003 variant's FOLL_NOZERO (seed 003, on the 2.6.31 set: the bit 2.6.32 gives FOLL_FORCE)
+  nozero: FOLL_NOZERO,
 };
 
 const bits = (names: unknown, table: Record<string, number>): number => ((names as string[] | undefined) ?? []).reduce((a, n) => a | table[n]!, 0);
