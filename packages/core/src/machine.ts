@@ -1012,7 +1012,8 @@ export class Machine {
   readPte(task: Task, addr: number): PteInfo {
     const mm = task.mm;
     const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none, hi: 0 };
-    if (!mm || !mm.pt.lookup(Math.floor(addr / PAGE_SIZE))) return none;
+    // no user pte outside [0, TASK_SIZE): a negative index would walk off the tables
+    if (!mm || !(addr >= 0 && addr < this.arch.taskSize) || !mm.pt.lookup(Math.floor(addr / PAGE_SIZE))) return none;
     const lo = mm.pt.tbl[mm.pt.slot]!;
     const hi = mm.pt.tbl[mm.pt.slot + 1]!;
     const p = this.pte;
