@@ -101,15 +101,16 @@ export function smapsFieldNames(release: number): string[] {
 const VMFLAG_MNEMONICS: ReadonlyArray<[number, string]> = [
   [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'], [VM_MAYWRITE, 'mw'],
   [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'], [VM_PFNMAP, 'pf'], [VM_LOCKED, 'lo'], [VM_IO, 'io'],
-  [VM_SEQ_READ, 'sr'], [VM_RAND_READ, 'rr'], [VM_DONTCOPY, 'dc'], [VM_DONTEXPAND, 'de'], [VM_ACCOUNT, 'ac'],
-  [VM_HUGETLB, 'ht'],
-  // VM_RESERVED became VM_DONTEXPAND | VM_DONTDUMP in 3.7: modern kernels print it as "dd"
-  [VM_RESERVED, 'dd'], [VM_MIXEDMAP, 'mm'],
+  [VM_SEQ_READ, 'sr'], [VM_RAND_READ, 'rr'], [VM_DONTCOPY, 'dc'],
+  // 3.7 (314e51b9851) replaced VM_RESERVED by VM_DONTEXPAND | VM_DONTDUMP in remap_pfn_range and
+  // the drivers: a modern kernel prints the model's VM_RESERVED as both "de" and "dd", each at its
+  // own bit's place (de bit 18, before ac; dd bit 26, after ht)
+  [VM_DONTEXPAND | VM_RESERVED, 'de'], [VM_ACCOUNT, 'ac'], [VM_HUGETLB, 'ht'], [VM_RESERVED, 'dd'], [VM_MIXEDMAP, 'mm'],
 ];
 
 export function vmFlagMnemonics(flags: number): string[] {
   const out: string[] = [];
-  for (const [bit, name] of VMFLAG_MNEMONICS) if (flags & bit && !out.includes(name)) out.push(name);
+  for (const [bits, name] of VMFLAG_MNEMONICS) if (flags & bits && !out.includes(name)) out.push(name);
   return out;
 }
 
@@ -221,7 +222,13 @@ export function pagemapEntry(m: Machine, task: Task, addr: number): string | nul
       const page = np >= 0 ? m.pageInfo(np) : null;
       if (page && !page.anon) e |= PM_FILE;
       if (page && page.mapcount === 1) e |= PM_MMAP_EXCLUSIVE;
-    } else e |= PM_PSHIFT_4K;
+    } else {
+      e |= PM_PSHIFT_4K;
+      // 2.6.26–2.6.27: pte_to_pagemap_entry builds the entry in an unsigned long, so a 32-bit
+      // kernel drops bits 32–63 (PM_PRESENT and the page shift) and reads the bare pfn; 2.6.25
+      // built it in the u64 itself and 49c50342c72 (2.6.28) made the helper u64 again
+      if ((m.f.release === 26 || m.f.release === 27) && pointerBytes(m) === 4) e &= 0xffffffffn;
+    }
   } else if (modern) e = 0n;
   else {
     const inVma = !!vma;

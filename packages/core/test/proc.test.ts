@@ -1,7 +1,7 @@
 // /proc/PID/maps, smaps and pagemap per release (fs/proc/task_mmu.c: show_map / show_map_vma,
 // smaps_pte_range + show_smap, pagemap_pte_range; modern smaps_account as 6.18 prints it).
 import { describe, expect, test } from 'vitest';
-import { renderSmaps, type Machine, type Task } from '@mixedmap/core';
+import { renderSmaps, vmFlagMnemonics, VM_ACCOUNT, VM_IO, VM_MAYREAD, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_RESERVED, VM_SHARED, VM_WRITE, type Machine, type Task } from '@mixedmap/core';
 import { machine, mapFile, anon, clean, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -71,6 +71,18 @@ describe('smaps fields per release (show_map_internal / show_smap)', () => {
     expect(lines).toContain('THPeligible:           0');
     // live 6.18, a private writable anonymous vma: "VmFlags: rd wr mr mw me ac "
     expect(lines[lines.length - 1]).toBe('VmFlags: rd wr mr mw me ac ');
+  });
+
+  test('6.x VmFlags: the model\'s VM_RESERVED is VM_DONTEXPAND | VM_DONTDUMP, "de" and "dd" each at its bit\'s place', () => {
+    // 3.7 (314e51b9851) dropped VM_RESERVED: remap_pfn_range sets VM_IO | VM_PFNMAP | VM_DONTEXPAND |
+    // VM_DONTDUMP since, and show_smap_vma_flags prints mnemonics in bit order (de = bit 18 before
+    // ac = bit 20, dd = bit 26)
+    expect(vmFlagMnemonics(VM_READ | VM_WRITE | VM_SHARED | VM_MAYREAD | VM_MAYWRITE | VM_PFNMAP | VM_IO | VM_RESERVED)).toEqual(['rd', 'wr', 'sh', 'mr', 'mw', 'pf', 'io', 'de', 'dd']);
+    expect(vmFlagMnemonics(VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_PFNMAP | VM_IO | VM_RESERVED | VM_ACCOUNT)).toEqual(['rd', 'wr', 'mr', 'mw', 'pf', 'io', 'de', 'ac', 'dd']);
+    const k = machine('6.x', { dev: { mode: 'remap', flags: VM_IO | VM_RESERVED | VM_PFNMAP } });
+    const p = k.spawn('p');
+    mapFile(k, p, '/dev/testdev', 1, RW, MAP_SHARED);
+    expect(k.smaps(p)[0]!.vmFlags).toEqual(expect.arrayContaining(['de', 'dd']));
   });
 });
 
@@ -165,6 +177,25 @@ describe('pagemap entries (pagemap_pte_range)', () => {
     expect(k.pagemap(p, a + 2 * PS)).toBe(`860${pfn(a + 2 * PS)}`);
     expect(k.pagemap(p, a + 3 * PS)).toBe('0000000000000000');
     expect(k.pagemap(p, a + 4 * PS)).toBe('0600000000000000');
+  });
+
+  test('32-bit 2.6.26–2.6.27 read the bare pfn for a present pte (bits 32–63 lost); 2.6.25 and 2.6.28 the full entry', () => {
+    // pte_to_pagemap_entry (added in 2.6.26) returned an unsigned long: on a 32-bit kernel PM_PRESENT
+    // (bit 63) and PM_PSHIFT (bits 55–60) fell off; 2.6.25 composed the u64 in pagemap_pte_range
+    // itself and 49c50342c72 (v2.6.28) made the helper return u64. A hole (pagemap_pte_hole, u64)
+    // keeps PM_NOT_PRESENT.
+    for (const [kernel, present] of [['2.6.25', '86'], ['2.6.26', '00'], ['2.6.27', '00'], ['2.6.28', '86']] as const) {
+      const { k, p, a } = zeroPageVma(kernel);
+      const k32 = machine(kernel, { archOptions: { bits: 32 } });
+      const p32 = k32.spawn('p');
+      const a32 = anon(k32, p32, 4);
+      clean(k32.access(p32.threads[0]!, a32 + 2 * PS, true));
+      const pfn = k32.readPte(p32, a32 + 2 * PS).pfn.toString(16).padStart(14, '0');
+      expect(k32.pagemap(p32, a32 + 2 * PS)).toBe(`${present}${pfn}`);
+      expect(k32.pagemap(p32, a32 + 4 * PS)).toBe('0600000000000000');
+      // 64-bit kernels are not affected
+      expect(k.pagemap(p, a + 2 * PS)!.slice(0, 2)).toBe('86');
+    }
   });
 
   test('6.x: bit 63 | pfn, PM_FILE (bit 61) for page-cache pages, PM_MMAP_EXCLUSIVE (bit 56) for pages mapped once', () => {
