@@ -72,8 +72,10 @@ export function mapsLine(m: Machine, v: Vma): string {
   // 32-bit; 2.6.27 shifts a loff_t and prints %08llx
   if (m.f.release <= 26 && pointerBytes(m) === 4) offset %= 2 ** 32;
   // the inode's superblock device: each driver's file system is modelled as an anonymous (00:NN)
-  // device numbered by load order; anonymous memory has no inode (00:00, inode 0)
-  const minor = v.file ? m.drivers.findIndex((d) => d.driver === v.file!.inode.driver) + 1 : 0;
+  // device numbered by load order; anonymous memory has no inode (00:00, inode 0). Shared anonymous
+  // memory is a file of the kernel's internal tmpfs mount (shmem_zero_setup → shmem_file_setup on
+  // shm_mnt), a superblock of its own whichever driver backs it: numbered after the drivers
+  const minor = !v.file ? 0 : v.file.inode.unlinked ? m.drivers.length + 1 : m.drivers.findIndex((d) => d.driver === v.file!.inode.driver) + 1;
   const head = `${hex8(v.start)}-${hex8(v.end)} ${perms} ${hex8(offset)} 00:${hex2(minor)} ${v.file ? v.file.inode.ino : 0} `;
   if (!name) return head;
   return head + ' '.repeat(Math.max(1, 25 + 6 * pointerBytes(m) - head.length)) + name;

@@ -143,6 +143,23 @@ describe('smaps accounting', () => {
 });
 
 describe('maps lines (show_map / show_map_vma)', () => {
+  test('shared anonymous memory is "/dev/zero (deleted)" on a device of its own, not the device of the driver that backs it', () => {
+    // shmem_zero_setup (every tag) makes the file with shmem_file_setup on the internal shm_mnt, a
+    // superblock no user mount shares (live 6.18: "00:01 <ino> /dev/zero (deleted)"); its vm_pgoff is
+    // the mmap offset, 0, also from 2.6.30 on (it has a file)
+    for (const kernel of ['2.6.19', '2.6.30', '6.x']) {
+      const k = machine(kernel);
+      const p = k.spawn('p');
+      mapFile(k, p, '/tmp/f', 1, RW, MAP_SHARED);
+      anon(k, p, 1, RW, true);
+      const [file, shm] = k.procMaps(p);
+      const dev = (l: string): string => l.split(/ +/)[3]!;
+      expect(shm).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8} rw-s 00000000 00:[0-9a-f]{2} [1-9][0-9]* +\/dev\/zero \(deleted\)$/);
+      expect(dev(shm!)).not.toBe('00:00');
+      expect(dev(shm!)).not.toBe(dev(file!));
+    }
+  });
+
   test('a read-only MAP_SHARED file mapping is "s" (VM_MAYSHARE; do_mmap_pgoff cleared VM_SHARED)', () => {
     const k = machine('2.6.26');
     const p = k.spawn('p');
