@@ -128,6 +128,10 @@ function smapsVma(m: Machine, task: Task, v: Vma): SmapsVma {
   // byte counters like struct mem_size_stats; pss* are fixed point (bytes << PSS_SHIFT)
   let resident = 0, sharedClean = 0, sharedDirty = 0, privateClean = 0, privateDirty = 0, referenced = 0, anonymous = 0, raw = 0;
   let pss = 0, pssDirty = 0, pssLocked = 0;
+  // modern walk_page_vma → walk_page_test skips a VM_PFNMAP vma (smaps has no ->pte_hole for it):
+  // nothing of it is counted, not even the anonymous pages a private one COWed. 2.6
+  // walk_page_range / smaps_pgd_range walk every vma but hugetlb ones.
+  const walked = !(modern && v.flags & VM_PFNMAP);
   for (let a = v.start; a < v.end; a += PAGE_SIZE) {
     const p = m.readPte(task, a);
     // no swap and no nonlinear file ptes in the model: Swap stays 0
@@ -138,9 +142,10 @@ function smapsVma(m: Machine, task: Task, v: Vma): SmapsVma {
     const np = m.vmNormalPage(task, a);
     const page: PageInfo | null = np >= 0 ? m.pageInfo(np) : null;
     if (!page) {
-      raw += PAGE_SIZE;
+      raw += PAGE_SIZE; // the model annotation is kept for every vma, walked or not
       continue;
     }
+    if (!walked) continue;
     if (modern) resident += PAGE_SIZE;
     // pte_young || PageReferenced (2.6.22+, and modern)
     if (p.young || page.flags.includes('referenced')) referenced += PAGE_SIZE;
