@@ -1,7 +1,7 @@
 // Input nobody here wrote: numbers that do not fit, files that are not UTF-8 text, absurd nesting,
 // plugins that are not plugins, and plugin hooks that throw while a step runs. Each must be a
 // ScenarioError naming the file, line, column and field — never a TypeError out of the runner.
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -115,7 +115,7 @@ describe('files that are not YAML text', () => {
     expect(m.reason).toBe('cannot read the scenario: ENOENT (no such file)');
   });
 
-  test.skipIf(!existsSync('/dev/zero'))('an endless file (/dev/zero) is not read to the end', async () => {
+  test('an endless file (/dev/zero, Linux) is not read to the end', async () => {
     const z = await loadScenario('/dev/zero').catch((x) => x);
     expect(z).toBeInstanceOf(ScenarioError);
     expect(z.reason).toBe('the file is larger than 16 MiB: not a scenario');
