@@ -205,7 +205,8 @@ const PM_PSHIFT_4K = 12n << 55n;
 
 /**
  * The pagemap entry of addr (pagemap_pte_range). 2.6.25–2.6.32: a present pte reads
- * PM_PRESENT | PM_PSHIFT(12) | pte_pfn() whatever the pfn is (no vm_normal_page); a hole reads
+ * PM_PRESENT | PM_PSHIFT(12) | pte_pfn() whatever the pfn is (no vm_normal_page; a 32-bit
+ * 2.6.26/2.6.27 kernel loses bits 32–63 and reads the bare pfn); a hole reads
  * PM_NOT_PRESENT (the page shift alone); a none pte inside a vma reads 0 from 2.6.26
  * (pte_to_pagemap_entry starts at 0), PM_NOT_PRESENT in 2.6.25. Modern: 0 when not present;
  * present = PM_PRESENT | pfn | PM_FILE (vm_normal_page page not anon) | PM_MMAP_EXCLUSIVE
