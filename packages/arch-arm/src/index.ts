@@ -33,7 +33,7 @@ export interface ArmPteBits {
 }
 
 /**
- * 2.6.19–2.6.26 (PA26, include/asm-arm/pgtable.h): PRESENT 0, YOUNG 1 (= FILE when !PRESENT),
+ * 2.6.19–2.6.27 (PA26, include/asm-arm/pgtable.h; v2.6.27 arch/arm/include/asm/pgtable.h): PRESENT 0, YOUNG 1 (= FILE when !PRESENT),
  * BUFFERABLE 2, CACHEABLE 3, USER 4, WRITE 5, EXEC 6, DIRTY 7.
  */
 export const PA26: ArmPteBits = {
@@ -42,7 +42,8 @@ export const PA26: ArmPteBits = {
 };
 
 /**
- * 2.6.27–2.6.32 (PA32, arch/arm/include/asm/pgtable.h): PRESENT 0, YOUNG 1, FILE 2 (!PRESENT only),
+ * 2.6.32 (PA32, arch/arm/include/asm/pgtable.h; 2.6.28–2.6.31 the same but FILE = YOUNG's bit, PA28):
+ * PRESENT 0, YOUNG 1, FILE 2 (!PRESENT only),
  * memory type L_PTE_MT_* in bits 2–5 (write-back = 0x3 << 2), DIRTY 6, WRITE 7, USER 8, EXEC 9.
  */
 export const PA32: ArmPteBits = {
@@ -51,14 +52,21 @@ export const PA32: ArmPteBits = {
 };
 
 /**
+ * 2.6.28–2.6.31 (arch/arm/include/asm/pgtable.h at v2.6.28 … v2.6.31): the PA32 memory-type layout,
+ * but L_PTE_FILE still shares YOUNG's bit 1; it moved to its own bit 2 only in 2.6.32 (6a00cded915,
+ * "rearrange file PTE bit allocation", v2.6.32-rc1).
+ */
+export const PA28: ArmPteBits = { ...PA32, FILE: 1 << 1 };
+
+/**
  * Which layout a release uses: the memory-type rework (L_PTE_MT_*; DIRTY to bit 6, WRITE to 7,
- * EXEC to 9) landed in 2.6.28 (asm/pgtable.h at the v2.6.27 and v2.6.28 tags). `archOptions.pteLayout:
- * "pa26" | "pa32"` overrides.
+ * EXEC to 9) landed in 2.6.28 (asm/pgtable.h at the v2.6.27 and v2.6.28 tags); FILE moved to bit 2
+ * in 2.6.32 (PA28 vs PA32). `archOptions.pteLayout: "pa26" | "pa32"` overrides.
  */
 export function armPteBits(f: Features, o: ArchOptions): ArmPteBits {
   if (o.pteLayout === 'pa26') return PA26;
   if (o.pteLayout === 'pa32') return PA32;
-  return f.release <= 27 ? PA26 : PA32;
+  return f.release <= 27 ? PA26 : f.release <= 31 ? PA28 : PA32;
 }
 
 /**

@@ -4,7 +4,7 @@ import {
   createMachine, resolveArch, resolveFeatures, MAP_PRIVATE, MAP_SHARED, MAP_ANONYMOUS, PROT_READ, PROT_WRITE,
   PAGE_SIZE as PS, VM_MIXEDMAP, type MachineConfig,
 } from '@mixedmap/core';
-import arm, { PA26, PA32, parseBanks } from '@mixedmap/arch-arm';
+import arm, { PA26, PA32, armPteBits, parseBanks } from '@mixedmap/arch-arm';
 import { clean, device, devState, mapDev, type DevSettings } from '@mixedmap/testdev';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -32,6 +32,12 @@ describe('arm pte layout (PA26, PA32)', () => {
     expect(a.layout).toMatchObject({ present: 1, young: 2, dirty: 0x40, write: 0x80, user: 0x100, special: 0, cache: 0x3c });
     expect(PA32.FILE).toBe(4);
     expect(resolveArch(arm, resolveFeatures('2.6.32'), { pteLayout: 'pa26' }).layout.write).toBe(0x20);
+  });
+  test('L_PTE_FILE shares YOUNG\'s bit 1 up to 2.6.31 and has its own bit 2 from 2.6.32 (arm pgtable.h at v2.6.28 … v2.6.31 vs v2.6.32, 6a00cded915)', () => {
+    const file = (v: string) => armPteBits(resolveFeatures(v), {}).FILE;
+    expect(['2.6.26', '2.6.27', '2.6.28', '2.6.29', '2.6.30', '2.6.31', '2.6.32'].map(file)).toEqual([2, 2, 2, 2, 2, 2, 4]);
+    // the rest of the 2.6.28–2.6.31 layout is the memory-type one
+    expect(armPteBits(resolveFeatures('2.6.30'), {})).toMatchObject({ DIRTY: 0x40, WRITE: 0x80, USER: 0x100, EXEC: 0x200, CACHE: 0x3c });
   });
   test('no pte_special in any release: mask 0, pte_mkspecial is the identity', () => {
     for (let r = 19; r <= 32; r++) {
