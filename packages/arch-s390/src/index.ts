@@ -399,8 +399,9 @@ export const s390 = defineArch({
     });
   },
   noncached: 0,
-  // §4.1: 56 bytes (s390x), 64 with the memcg pointer (2.6.25–2.6.27)
-  structPageSize: (f) => (f.memcg && f.release <= 27 ? 64 : 56),
+  // §4.1: 56 bytes (s390x), 64 with the memcg pointer (2.6.25–2.6.27); 6.x: 64 (the memcg_data word,
+  // and s390 selects HAVE_ALIGNED_STRUCT_PAGE: struct page is two-word aligned), as x86 models it
+  structPageSize: (f) => (f.epoch === 'modern' ? 64 : f.memcg && f.release <= 27 ? 64 : 56),
   memoryModel: (f, o) => (f.release <= 25 ? { kind: 'banks' } : { kind: 'sparse', sectionShift: sectionBits(f, o) - 12 }),
   pfnValid: s390PfnValid,
   bootMemory: (ram) => [{ name: 'storage', start: 0, size: ram, kind: 'ram', structPages: true }],

@@ -86,6 +86,10 @@ describe('geometry, struct page, PGSTE what-if', () => {
     expect(machine('2.6.25', {}, { kernelOptions: { memcg: true } }).arch.structPageSize).toBe(64);
     expect(k.arch.taskSize).toBe(2 ** 42);
   });
+  test('6.x profile: a 64-byte struct page (memcg_data word; s390 Kconfig selects HAVE_ALIGNED_STRUCT_PAGE, two-word alignment), as the x86 arch models it', () => {
+    expect(machine('6.x').arch.structPageSize).toBe(64);
+    expect(machine('2.6.32').arch.structPageSize).toBe(56);
+  });
   test("pgsteSpecial (S002, Linus' 'extra memory for page tables'): pte_special before 2.6.26 at +100 % page-table memory", () => {
     const plain = machine('2.6.25');
     const pgste = machine('2.6.25', { pgsteSpecial: true });
