@@ -202,7 +202,7 @@ const overlapsMiB = (s1: number, e1: number, s2: number, e2: number): boolean =>
  * → −ENOSPC; overlap with a loaded DCSS → −EBUSY (both at 1 MiB granularity).
  * 2.6.20+: 2.6.28+ with LOADSHRX: overlap with a loaded DCSS → −EBUSY (1 MiB granularity); the kernel
  * 1:1 mapping (add_shared_memory ≤2.6.25 / vmem_add_mapping ≥2.6.26) → insert_memory_segment: ≤2.6.24
- * the segment must end at or below max_pfn, 2.6.25+ below VMEM_MAX_PHYS → −ERANGE; overlap with an
+ * the segment must end at or below max_pfn, 2.6.25 below VMEM_MAX_PHYS, 2.6.26+ at or below it → −ERANGE; overlap with an
  * entry of mem_segs — every storage chunk and every loaded DCSS — → −ENOSPC; 2.6.21+ the
  * "<NAME> (DCSS)" iomem resource conflicting with another claimed range → −EBUSY.
  */
@@ -250,8 +250,8 @@ export function segmentLoad(k: Machine, st: S390State, name: string, shared: boo
     // insert_memory_segment (vmem.c v2.6.20–v2.6.32): the range check, then the overlap with mem_segs
     if (st.release <= 24) {
       if (ePfn > st.maxPfn) return -ERANGE; // VM20/VM24: must end below max_pfn
-    } else if (def.start + def.size > st.vmemMaxPhys) {
-      return -ERANGE; // VM25/VM26: VMEM_MAX_PHYS
+    } else if (st.release === 25 ? def.start + def.size >= st.vmemMaxPhys : def.start + def.size > st.vmemMaxPhys) {
+      return -ERANGE; // VM25: the end must lie below VMEM_MAX_PHYS; VM26+: at or below it
     }
     // mem_segs holds every storage chunk (vmem_convert_memory_chunk, a core_initcall) and every
     // loaded DCSS: an overlap with either is -ENOSPC, before extmem.c gets to request_resource
@@ -419,9 +419,11 @@ export const s390 = defineArch({
       release: k.f.release,
       zvm: o.zvm !== false,
       maxPfn,
-      // VMEM_MAX_PHYS of s390x (include/asm-s390/pgtable.h, 2.6.26): min(VMALLOC_START, vmemmap room)
-      // rounded to 16 MiB = 0x3c000000000 [DERIVED from the formula]
-      vmemMaxPhys: typeof o.vmemMaxPhys === 'number' ? o.vmemMaxPhys : 0x3c000000000,
+      // VMEM_MAX_PHYS of s390x: min(VMALLOC_START in pfns, vmemmap room / sizeof(struct page)) in bytes,
+      // rounded down to 16 MiB. VMALLOC_START = 0x3e000000000 (include/asm-s390/pgtable.h v2.6.25/v2.6.26;
+      // v2.6.32 arch/s390/mm/pgtable.c: VMALLOC_END − 1 GiB, the same) is the smaller term: the
+      // vmemmap room (0x40000000000 − 0x3e040000000) holds ~2.1–2.4 G struct pages of 56–64 bytes
+      vmemMaxPhys: typeof o.vmemMaxPhys === 'number' ? o.vmemMaxPhys : 0x3e000000000,
       loadshrx: o.loadshrx !== false,
       defs,
       loaded: new Map(),

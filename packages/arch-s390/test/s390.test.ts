@@ -198,6 +198,18 @@ describe('DCSS: segment_load / segment_unload error matrix (§2.20)', () => {
     expect(load(machine('2.6.25'), 'xipimg').ret).toBe(2);
     expect(machine('2.6.26', { vmemMaxPhys: 0x10000000 }).driverOp('s390', 'segment_load', { name: 'xipimg' }).errno).toBe('ERANGE');
   });
+  test('VMEM_MAX_PHYS of s390x is 0x3e000000000 (VMALLOC_START, the smaller term; pgtable.h v2.6.25/v2.6.26, pgtable.c v2.6.32); 2.6.25 refuses a segment ending exactly there, 2.6.26+ accepts it (vmem.c v2.6.25 vs v2.6.26)', () => {
+    const VMAX = 0x3e000000000;
+    const below = [{ name: 'high', start: VMAX - 16 * MB, size: 16 * MB, type: 'SR' }]; // ends exactly at VMEM_MAX_PHYS
+    const above = [{ name: 'high', start: VMAX - 16 * MB, size: 32 * MB, type: 'SR' }];
+    const res = (v: string, segs: typeof below) => machine(v, { segments: segs }).driverOp('s390', 'segment_load', { name: 'high' });
+    expect(res('2.6.26', below).ret).toBe(2);
+    expect(res('2.6.32', below).ret).toBe(2);
+    expect(res('2.6.25', below).errno).toBe('ERANGE');
+    expect(res('2.6.26', above).errno).toBe('ERANGE');
+    // a segment between 0x3c000000000 and VMEM_MAX_PHYS loads
+    expect(res('2.6.26', [{ name: 'high', start: 0x3d000000000, size: 16 * MB, type: 'SR' }]).ret).toBe(2);
+  });
   test('segment_modify_shared: not loaded → -EINVAL; two users → -EAGAIN; one user → switches the mode', () => {
     const k = machine('2.6.26');
     expect(k.driverOp('s390', 'segment_modify_shared', { name: 'xipimg', shared: false }).errno).toBe('EINVAL');
