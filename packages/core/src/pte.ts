@@ -74,6 +74,9 @@ export class PteOps {
     return ((lo & ~this.write_) | (~this.writeXor & this.write_)) >>> 0;
   }
   wrprotect(lo: number): number {
+    // s390's pte_wrprotect leaves an invalid (PROT_NONE) pte alone: its RO bit would turn the type
+    // into a file pte. Elsewhere a pte without the hardware present bit has no write bit to clear.
+    if (!this.hwPresentBit(lo)) return lo;
     return ((lo & ~this.write_) | (this.writeXor & this.write_)) >>> 0;
   }
   dirty(lo: number): boolean {
