@@ -66,7 +66,9 @@ export const x86 = defineArch({
   }),
   hasPteSpecial: (f) => f.release >= 27,
   protectionMap: (f) => protectionMap(f),
-  noncached: _PAGE_PCD | _PAGE_PWT,
+  // pgprot_noncached: UC (PCD|PWT) up to 2.6.28; with PAT from 2.6.29 UC- (_PAGE_CACHE_UC_MINUS = PCD),
+  // as today (arch/x86/include/asm/pgtable_64.h v2.6.28 vs pgtable.h v2.6.29)
+  noncached: (f) => (f.release >= 29 ? _PAGE_PCD : _PAGE_PCD | _PAGE_PWT),
   // §4.1: 56 B on 64-bit, 64 B with the memcg pointer (2.6.25–2.6.27), 32 B on 32-bit (36 with memcg)
   structPageSize: (f, o) => {
     if (f.epoch === 'modern') return is32(o) ? 32 : 64; // today's 64-byte struct page

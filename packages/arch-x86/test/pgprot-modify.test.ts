@@ -17,7 +17,7 @@ const RW = PROT_READ | PROT_WRITE;
 const arm = armPlugin as unknown as ArchSpec; // typed against core's dist; the same object
 
 /**
- * A driver whose mmap only makes vm_page_prot noncached (pgprot_noncached: x86 sets PCD|PWT, arm clears
+ * A driver whose mmap only makes vm_page_prot noncached (pgprot_noncached: x86 sets PCD|PWT, PCD alone from 2.6.29; arm clears
  * its cacheable/bufferable bits) and leaves vm_ops NULL: faults take anonymous pages from vm_page_prot.
  */
 const uncached = defineDriver({
@@ -44,6 +44,21 @@ function cacheAfterMprotect(arch: ArchSpec, kernel: string): { before: number; a
   return { before, after: k.readPte(p, a + PS).cache };
 }
 
+/** pgprot_noncached on x86: UC (PCD|PWT) up to 2.6.28, UC- (PCD) with PAT from 2.6.29 */
+const uc = (v: string): number => (v.startsWith('6.') || Number(v.split('.')[2]) >= 29 ? _PAGE_PCD : _PAGE_PCD | _PAGE_PWT);
+
+describe('pgprot_noncached', () => {
+  test('x86: _PAGE_PCD|_PAGE_PWT (UC) up to 2.6.28 (pgtable_64.h v2.6.28); PCD alone (_PAGE_CACHE_UC_MINUS) from 2.6.29 and in 6.x', () => {
+    expect(['2.6.19', '2.6.28', '2.6.29', '2.6.32', '6.x'].map((v) => resolveArch(x86, resolveFeatures(v)).noncached)).toEqual([
+      _PAGE_PCD | _PAGE_PWT, _PAGE_PCD | _PAGE_PWT, _PAGE_PCD, _PAGE_PCD, _PAGE_PCD,
+    ]);
+  });
+  test('an arch may give a plain mask; a noncached that is neither a mask nor a function is refused', () => {
+    expect(resolveArch(powerpc64, resolveFeatures('2.6.29')).noncached).toBe(powerpc64.noncached);
+    expect(() => resolveArch({ ...x86, noncached: 'uc' } as unknown as ArchSpec, resolveFeatures('2.6.27'))).toThrow(/noncached/);
+  });
+});
+
 describe('pgprot_modify in mprotect (§2.22)', () => {
   test('x86 resolves pgprot_modify to _PAGE_CHG_MASK (SPECIAL from 2.6.27); an arch without the hook gets the generic fallback (0)', () => {
     const base = _PAGE_PCD | _PAGE_PWT | _PAGE_ACCESSED | _PAGE_DIRTY;
@@ -62,7 +77,7 @@ describe('pgprot_modify in mprotect (§2.22)', () => {
 
   test('x86 2.6.26 and 2.6.32: a page faulted in after mprotect of an uncached vma is still mapped uncached', () => {
     for (const v of ['2.6.26', '2.6.27', '2.6.32']) {
-      expect(cacheAfterMprotect(x86, v), v).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: _PAGE_PCD | _PAGE_PWT });
+      expect(cacheAfterMprotect(x86, v), v).toEqual({ before: uc(v), after: uc(v) });
     }
   });
 
@@ -78,14 +93,14 @@ describe('pgprot_modify in mprotect (§2.22)', () => {
       const p = k.spawn('p');
       const a = k.mmap(p, { length: PS, prot: RW, flags: MAP_PRIVATE, file: k.open(p, '/dev/uc').file! }).addr!;
       expect(k.access(p.threads[0]!, a, true).outcome).toBe('ok');
-      expect(k.readPte(p, a).cache).toBe(_PAGE_PCD | _PAGE_PWT);
+      expect(k.readPte(p, a).cache).toBe(uc(kernel));
       expect(k.mprotect(p, a, PS, PROT_READ).outcome).toBe('ok');
       return k.readPte(p, a).cache;
     };
     expect(present('2.6.19')).toBe(0);
     expect(present('2.6.25')).toBe(0);
     expect(present('2.6.26')).toBe(_PAGE_PCD | _PAGE_PWT);
-    expect(present('2.6.32')).toBe(_PAGE_PCD | _PAGE_PWT);
+    expect(present('2.6.32')).toBe(_PAGE_PCD);
   });
 
   test('the generic fallback (arm, or x86 without the hook) takes the new prot alone on 2.6.26+', () => {
@@ -95,6 +110,6 @@ describe('pgprot_modify in mprotect (§2.22)', () => {
     expect(cacheable).not.toBe(0);
     expect(cacheAfterMprotect(arm, '2.6.32')).toEqual({ before: 0, after: cacheable });
     const generic: ArchSpec = { ...x86, name: 'x86-generic', pgprotModifyKeeps: undefined };
-    expect(cacheAfterMprotect(generic, '2.6.32')).toEqual({ before: _PAGE_PCD | _PAGE_PWT, after: 0 });
+    expect(cacheAfterMprotect(generic, '2.6.32')).toEqual({ before: _PAGE_PCD, after: 0 });
   });
 });

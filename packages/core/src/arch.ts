@@ -52,8 +52,8 @@ export interface ArchSpec {
   hasPteSpecial: (features: Features, options: ArchOptions) => boolean;
   /** protection_map[VM_READ|VM_WRITE|VM_EXEC|VM_SHARED] as pte low words */
   protectionMap: (features: Features, options: ArchOptions) => number[];
-  /** the noncached cache attribute bits pgprot_noncached() sets */
-  noncached: number;
+  /** the cache attribute bits pgprot_noncached() sets: a mask, or per release (x86: PCD|PWT, PCD alone from 2.6.29) */
+  noncached: number | ((features: Features, options: ArchOptions) => number);
   /** sizeof(struct page) (§4.1) */
   structPageSize: (features: Features, options: ArchOptions) => number;
   /** pfn_valid(); the generic default asks the memory model */
@@ -172,7 +172,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   if (typeof spec.name !== 'string' || !spec.name) fail('name', 'missing');
   if (spec.wordBits !== 32 && spec.wordBits !== 64) fail('wordBits', 'must be 32 or 64');
   for (const h of HOOKS) if (typeof spec[h] !== 'function') fail(String(h), 'missing hook (a function)');
-  if (typeof spec.noncached !== 'number') fail('noncached', 'must be a number');
+  if (typeof spec.noncached !== 'number' && typeof spec.noncached !== 'function') fail('noncached', 'must be a number or a function of the release');
   for (const [k, t] of Object.entries(options)) {
     const want = spec.options?.[k];
     if (!want) fail(`archOptions.${k}`, `unknown option (known: ${Object.keys(spec.options ?? {}).join(', ') || 'none'})`);
@@ -211,6 +211,8 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   if (spec.pgprotModifyKeeps !== undefined && typeof spec.pgprotModifyKeeps !== 'function') fail('pgprotModifyKeeps', 'must be a function (or absent for the generic pgprot_modify)');
   const keeps = spec.pgprotModifyKeeps ? spec.pgprotModifyKeeps(features, options) : 0;
   if (!Number.isInteger(keeps) || keeps < 0 || keeps > 0xffffffff) fail('pgprotModifyKeeps', 'must return a 32-bit mask');
+  const noncached = typeof spec.noncached === 'function' ? spec.noncached(features, options) : spec.noncached;
+  if (!Number.isInteger(noncached) || noncached < 0 || noncached > 0xffffffff) fail('noncached', 'must be a 32-bit mask');
   const lowest = levels[levels.length - 1]!;
   return {
     spec,
@@ -223,7 +225,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
     layout,
     hasPteSpecial: hasSpecial,
     protectionMap: prot,
-    noncached: spec.noncached,
+    noncached,
     structPageSize: spec.structPageSize(features, options),
     memoryModel: { kind: mm.kind, sectionShift: mm.sectionShift ?? 15 },
     gupFast: spec.gupFast?.(features, options),
