@@ -364,7 +364,9 @@ export const s390 = defineArch({
   pteBytes: () => 8,
   // region and segment table entries are 8 bytes (≤2.6.24 the pmd level holds segment-table *pairs*,
   // 16 bytes per entry, which this single figure does not express)
-  dirEntryBytes: () => 8,
+  // ≤2.6.24 a 64-bit pmd_t is the pmd0/pmd1 pair (include/asm-s390/page.h v2.6.24): 1024 × 16 B in
+  // a 16 KiB crst table like the pgd; 2.6.25's 2 KiB pte tables make every entry 8 bytes
+  dirEntryBytes: (_o, f) => (f.release >= 25 ? 8 : [8, 16]),
   // the PGSTE what-if doubles every page table (the second half holds one word per pte, PS26)
   pteTableBytes: (f, o) => (f.release >= 25 ? 2048 : 4096) * (o.pgsteSpecial === true ? 2 : 1),
   taskSize: () => TASK_SIZE,

@@ -86,6 +86,19 @@ describe('geometry, struct page, PGSTE what-if', () => {
     expect(machine('2.6.25', {}, { kernelOptions: { memcg: true } }).arch.structPageSize).toBe(64);
     expect(k.arch.taskSize).toBe(2 ** 42);
   });
+  test('≤2.6.24 a pmd entry is 16 bytes (pmd0/pmd1, page.h v2.6.24): pgd and pmd tables are both 16 KiB crst tables; from 2.6.25 every directory entry is 8 bytes', () => {
+    const firstFault = (v: string) => {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const before = k.pageTableBytes(p);
+      const a = k.mmap(p, { length: PS, prot: RW, flags: MAP_PRIVATE | MAP_ANONYMOUS }).addr!;
+      clean(k.access(p.threads[0]!, a, true));
+      return [k.arch.dirEntryBytes, before, k.pageTableBytes(p) - before];
+    };
+    // pgd 2048 × 8 = 16 KiB; a first fault adds a pmd table and a pte table
+    expect(firstFault('2.6.24')).toEqual([[8, 16], 16384, 1024 * 16 + 4096]);
+    expect(firstFault('2.6.25')).toEqual([[8, 8], 16384, 2048 * 8 + 2048]);
+  });
   test('6.x profile: a 64-byte struct page (memcg_data word; s390 Kconfig selects HAVE_ALIGNED_STRUCT_PAGE, two-word alignment), as the x86 arch models it', () => {
     expect(machine('6.x').arch.structPageSize).toBe(64);
     expect(machine('2.6.32').arch.structPageSize).toBe(56);

@@ -72,8 +72,8 @@ export interface ArchSpec {
   zeroSpecialBit?: boolean;
   /** arch-specific options accepted in a scenario's machine.archOptions */
   options?: Record<string, 'boolean' | 'number' | 'string' | 'object'>;
-  /** bytes of one entry of an upper-level table (default: pteBytes) */
-  dirEntryBytes?: (options: ArchOptions) => number;
+  /** bytes of one entry of an upper-level table (default: pteBytes), or one figure per directory level, top first */
+  dirEntryBytes?: (options: ArchOptions, features: Features) => number | number[];
   /**
    * The arch's own pgprot_modify(oldprot, newprot): the bits of the vma's old vm_page_prot that
    * mprotect keeps on top of the new one (x86 _PAGE_CHG_MASK, so PCD/PWT survive). Absent = the
@@ -135,7 +135,8 @@ export interface ResolvedArch {
   levels: number[];
   pteBytes: number;
   pteTableBytes: number;
-  dirEntryBytes: number;
+  /** bytes of one entry per directory level, top first (levels.length - 1 figures) */
+  dirEntryBytes: number[];
   taskSize: number;
   layout: Required<PteLayout>;
   hasPteSpecial: boolean;
@@ -214,13 +215,19 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   const noncached = typeof spec.noncached === 'function' ? spec.noncached(features, options) : spec.noncached;
   if (!Number.isInteger(noncached) || noncached < 0 || noncached > 0xffffffff) fail('noncached', 'must be a 32-bit mask');
   const lowest = levels[levels.length - 1]!;
+  const dirs = levels.length - 1;
+  const dirSpec = spec.dirEntryBytes ? spec.dirEntryBytes(options, features) : pteBytes;
+  const dirEntryBytes = typeof dirSpec === 'number' ? Array<number>(dirs).fill(dirSpec) : dirSpec;
+  if (!Array.isArray(dirEntryBytes) || dirEntryBytes.length !== dirs || !dirEntryBytes.every((b) => Number.isInteger(b) && b > 0)) {
+    fail('dirEntryBytes', `must return a positive byte count or one per directory level (${dirs})`);
+  }
   return {
     spec,
     name: spec.name,
     levels,
     pteBytes,
     pteTableBytes: spec.pteTableBytes ? spec.pteTableBytes(features, options) : lowest * pteBytes,
-    dirEntryBytes: spec.dirEntryBytes ? spec.dirEntryBytes(options) : pteBytes,
+    dirEntryBytes,
     taskSize: spec.taskSize(options),
     layout,
     hasPteSpecial: hasSpecial,

@@ -154,11 +154,11 @@ export class PageTables {
   }
 
   /** Bytes of page-table memory in use, with the arch's table sizes. */
-  bytes(leafTableBytes: number, dirEntryBytes: number): number {
+  bytes(leafTableBytes: number, dirEntryBytes: readonly number[]): number {
     let b = 0;
     const last = this.entries.length - 1;
     for (let level = 0; level <= last; level++) {
-      b += this.tablesPerLevel[level]! * (level === last ? leafTableBytes : this.entries[level]! * dirEntryBytes);
+      b += this.tablesPerLevel[level]! * (level === last ? leafTableBytes : this.entries[level]! * dirEntryBytes[level]!);
     }
     return b;
   }
