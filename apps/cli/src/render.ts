@@ -2,7 +2,7 @@
 // after, count/mapcount/rss deltas, reports, Oops, and the verdict of every expectation.
 
 import type { Check, ScenarioResult, StepResult } from '@mixedmap/scenario';
-import { PAGE_SIZE, type FaultRecord, type PteInfo } from '@mixedmap/core';
+import { PAGE_SIZE, sameChain, type FaultRecord, type PteInfo } from '@mixedmap/core';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
@@ -50,8 +50,8 @@ export function fmtCheck(c: Check): string {
 }
 
 /** the next fault is the same fault on the next page */
-function sameRun(a: FaultRecord, b: FaultRecord, chain: string): boolean {
-  return b.address === a.address + PAGE_SIZE && b.write === a.write && b.result === a.result && b.chain.join(' → ') === chain;
+function sameRun(a: FaultRecord, b: FaultRecord): boolean {
+  return b.address === a.address + PAGE_SIZE && b.write === a.write && b.result === a.result && sameChain(a.chain, b.chain);
 }
 
 export function renderStep(r: StepResult, zeroPfn: number): string[] {
@@ -70,7 +70,7 @@ export function renderStep(r: StepResult, zeroPfn: number): string[] {
     const f = faults[i]!;
     const chain = f.chain.join(' → ');
     let j = i + 1;
-    while (j < faults.length && sameRun(faults[j - 1]!, faults[j]!, chain)) j++;
+    while (j < faults.length && sameRun(faults[j - 1]!, faults[j]!)) j++;
     const rw = f.write ? 'write' : 'read';
     if (j - i < 3) {
       for (let n = i; n < j; n++) lines.push(`${ind}fault ${n + 1} ${rw} @${hex(faults[n]!.address)}: ${chain} = ${faults[n]!.result}`);

@@ -21,6 +21,6 @@ export { findOrCreatePage, findGetPage, unmapMappingRange, truncateInodePages } 
 export { checkInvariants, findLeaks } from './debug.js';
 export { mapsLine, smaps, renderSmaps, smapsFieldNames, vmFlagMnemonics, pagemapEntry, hasPagemap, type SmapsVma } from './proc.js';
 export {
-  Machine, createMachine, faultResultName, ACCESS_RETRY_WINDOW, type MachineConfig, type OpResult, type FaultRecord, type PteInfo, type PageInfo,
+  Machine, createMachine, faultResultName, sameChain, ACCESS_RETRY_WINDOW, type MachineConfig, type OpResult, type FaultRecord, type PteInfo, type PageInfo,
   type Outcome, type TraceEvent,
 } from './machine.js';

@@ -45,6 +45,11 @@ export interface FaultRecord {
   result: string;
 }
 
+/** Two fault records went through the same handlers (consecutive records share one array). */
+export function sameChain(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((n, i) => n === b[i]));
+}
+
 export interface OpResult {
   outcome: Outcome;
   ret?: number;
@@ -317,7 +322,7 @@ export class Machine {
     let chain = t.fault.chainNames();
     // a populate or gup of a range records the same chain per page: share the previous record's array
     const prev = this.faultBuf.length ? this.faultBuf[this.faultBuf.length - 1]!.chain : null;
-    if (prev && prev.length === chain.length && prev.every((n, i) => n === chain[i])) chain = prev;
+    if (prev && sameChain(prev, chain)) chain = prev;
     const rec: FaultRecord = { address, write, chain, result: faultResultName(ret) };
     this.faultBuf.push(rec);
     this.onTrace?.({ kind: 'fault', detail: `${rec.chain.join(' → ')} = ${rec.result}` });
