@@ -559,7 +559,7 @@ function faultAround(k: Machine, c: FaultCtx): boolean {
     const { tbl, slot } = vma.mm.pt;
     if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) continue;
     k.mem.getPage(pfn);
-    pageAddFileRmap(k, pfn);
+    pageAddFileRmap(k, pfn, vma);
     vma.mm.fileRss++;
     tbl[slot] = pte.pfnPteLo(pfn, vma.pageProt);
     tbl[slot + 1] = pte.pfnPteHi(pfn);
@@ -602,7 +602,8 @@ function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
         return VM_FAULT_OOM;
       }
       k.mem.setGen(np, k.mem.readGen(page)); // copy_user_highpage
-      if (k.f.cowMunlock !== 'none' && vma.flags & VM_LOCKED) clearPageMlock(k, page);
+      // 2.6.28+ __do_fault: clear_page_mlock on the file page; modern do_cow_fault never mapped it
+      if (k.f.cowMunlock !== 'none' && !k.f.mlockCount && vma.flags & VM_LOCKED) clearPageMlock(k, page);
       c.newPage = np;
     } else if (vma.ops?.pageMkwrite) {
       c.enter(FN.page_mkwrite);
@@ -648,7 +649,7 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
       setAnonExclusive(k, install); // modern do_cow_fault: the private copy is exclusive
     } else {
       c.mm.fileRss++;
-      pageAddFileRmap(k, install);
+      pageAddFileRmap(k, install, vma);
       if (c.write) m.flags[install] = m.flags[install]! | PG_dirty; // set_page_dirty + dirty balancing
     }
     c.tbl[c.slot] = entry;
@@ -843,7 +844,8 @@ function wpCowMunlock(k: Machine, c: FaultCtx, old: number): void {
     // the oops leaves new_page allocated and charged: the kernel leaks it
     k.bug('NULL pointer dereference: clear_page_mlock(old_page == NULL) in do_wp_page (v2.6.28, fixed by ab92661d5d9)', c.chainNames());
   }
-  if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
+  // modern wp_page_copy: the old page's rmap removal munlocks it (pageRemoveRmap, counted)
+  if (k.f.cowMunlock !== 'none' && !k.f.mlockCount && old >= 0) clearPageMlock(k, old);
 }
 
 function wpReuse(k: Machine, c: FaultCtx): number {
@@ -928,7 +930,7 @@ function insertPage(k: Machine, vma: Vma, address: number, pfn: number, prot: nu
   if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) return -EBUSY;
   m.getPage(pfn);
   mm.fileRss++;
-  pageAddFileRmap(k, pfn);
+  pageAddFileRmap(k, pfn, vma);
   tbl[slot] = pte.pfnPteLo(pfn, prot); // not special; young only if prot carries it
   tbl[slot + 1] = pte.pfnPteHi(pfn);
   return 0;

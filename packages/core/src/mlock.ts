@@ -10,6 +10,7 @@ import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
 import { vmaModifyFlags, findVma } from './mmap.js';
 import { PG_mlocked, NO_MAPPING } from './page_alloc.js';
+import { mlockFolio, munlockFolio } from './rmap.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Task, Vma } from './mm_types.js';
@@ -84,6 +85,8 @@ function gupBatches(k: Machine, task: Task, start: number, end: number, write: b
 function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   const m = k.mem;
   return gupBatches(k, task, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
+    // modern populate only faults: the fault's rmap add mlocks the page (mlock_vma_folio)
+    if (k.f.mlockCount) return;
     if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
   });
 }
@@ -141,7 +144,12 @@ function mlockPresentPages(k: Machine, vma: Vma, start: number, end: number, on:
     const hi = pt.tbl[pt.slot + 1]!;
     if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
     const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page >= 0) m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
+    if (page < 0) continue;
+    if (k.f.mlockCount) {
+      // modern mlock_pte_range: mlock_folio / munlock_folio, counted
+      if (on) mlockFolio(k, page);
+      else munlockFolio(k, page);
+    } else m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
   }
 }
 

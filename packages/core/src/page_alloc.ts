@@ -70,6 +70,11 @@ export class MemoryModel {
   flags = new Uint32Array(0);
   /** page->mapping: an address_space id, an anon_vma id (with PG_anon), or NO_MAPPING */
   mapping = new Int32Array(0);
+  /**
+   * folio->mlock_count of the pages that have one (the modern profile, k.f.mlockCount: how many
+   * VM_LOCKED ptes mlocked the page); sparse, as only mlocked pages carry it
+   */
+  readonly mlockCount = new Map<number, number>();
   /** page->index: file offset in pages */
   index = new Uint32Array(0);
   /** content generation id per struct-page frame */
@@ -253,6 +258,7 @@ export class MemoryModel {
   private freePage(pfn: number): void {
     if (this.flags[pfn]! & PG_reserved) return; // reserved pages are never handed back (bad_page in the kernel)
     this.flags[pfn] = PG_buddy;
+    if (this.mlockCount.size) this.mlockCount.delete(pfn);
     this.mapping[pfn] = NO_MAPPING;
     this.mapcount[pfn] = -1;
     this.freeStack[this.freeTop++] = pfn;

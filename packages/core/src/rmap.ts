@@ -7,9 +7,45 @@ import { VM_LOCKED } from './constants.js';
 import { PG_anon, PG_mlocked } from './page_alloc.js';
 import { vmSpecial } from './mmap.js';
 
-/** page_add_file_rmap: one more pte maps this page. */
-export function pageAddFileRmap(k: Machine, pfn: number): void {
+/** page_add_file_rmap: one more pte maps this page (modern: in `vma`, which may mlock it). */
+export function pageAddFileRmap(k: Machine, pfn: number, vma?: Vma): void {
   k.mem.mapcount[pfn]!++;
+  if (vma && k.f.mlockCount) mlockVmaFolio(k, pfn, vma);
+}
+
+/**
+ * Modern mlock_vma_folio (mm/internal.h), called by the rmap add of a small folio: a pte in a
+ * VM_LOCKED vma that is not VM_SPECIAL mlocks the page (mlock_folio).
+ */
+function mlockVmaFolio(k: Machine, pfn: number, vma: Vma): void {
+  if ((vma.flags & VM_LOCKED) && !(vma.flags & vmSpecial(k))) mlockFolio(k, pfn);
+}
+
+/**
+ * Modern mlock_folio / __mlock_folio (mm/mlock.c, the CPU's mlock batch drained): PG_mlocked, and the
+ * folio's mlock_count one more — restarting at 1 when the page was not mlocked (it moves to the
+ * unevictable list with mlock_count = !!PG_mlocked).
+ */
+export function mlockFolio(k: Machine, pfn: number): void {
+  const m = k.mem;
+  m.mlockCount.set(pfn, m.flags[pfn]! & PG_mlocked ? (m.mlockCount.get(pfn) ?? 0) + 1 : 1);
+  m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
+}
+
+/**
+ * Modern munlock_folio / __munlock_folio: one mlock less; PG_mlocked is cleared when the mlock_count
+ * reaches 0 ("assume that was the last mlock"), not while another VM_LOCKED pte still counts.
+ */
+export function munlockFolio(k: Machine, pfn: number): void {
+  const m = k.mem;
+  if (!(m.flags[pfn]! & PG_mlocked)) return;
+  const n = Math.max(0, (m.mlockCount.get(pfn) ?? 0) - 1);
+  if (n > 0) {
+    m.mlockCount.set(pfn, n);
+    return;
+  }
+  m.mlockCount.delete(pfn);
+  m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
 }
 
 /** page_add_new_anon_rmap: first mapping of a fresh anonymous page. */
@@ -29,7 +65,8 @@ export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: n
  */
 function mlockNewPage(k: Machine, pfn: number, vma: Vma): void {
   if (k.f.mlock === 'make_pages_present' || vma.flags & vmSpecial(k)) return;
-  k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_mlocked;
+  if (k.f.mlockCount) mlockFolio(k, pfn); // mlock_new_folio: mlock_count = 1
+  else k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_mlocked;
 }
 
 /**
@@ -51,7 +88,10 @@ export function pageDupRmap(k: Machine, pfn: number, chain: () => string[]): voi
 export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, chain: () => string[]): number {
   const m = k.mem;
   const mc = --m.mapcount[pfn]!;
-  if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
+  if (k.f.mlockCount) {
+    // modern munlock_vma_folio: a pte of a VM_LOCKED vma going is one mlock less
+    if (vma.flags & VM_LOCKED) munlockFolio(k, pfn);
+  } else if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
     // last mapping gone: munlock the page (clear_page_mlock)
     m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
   }
