@@ -16,7 +16,7 @@ export interface OracleOptions {
 
 /** One difference between the model and the kernel at one step. */
 export interface Difference {
-  /** outcome | faults | tasks | present | zero | exclusive | frame */
+  /** outcome | faults | tasks | present | zero | exclusive | mlocked | frame */
   facet: string;
   /** where: "p:m+1p" for a page, "" for the step */
   where: string;
@@ -118,7 +118,7 @@ export function compareRuns(
 ): OracleResult {
   const notes: string[] = [];
   const pfns = header.pfns;
-  if (!header.root || !pfns) notes.push('not running as root: the live pfns (and so the zero-page and frame-sharing checks) are not visible; present, exclusive, fault counts and signals are still compared');
+  if (!header.root || !pfns) notes.push('not running as root: the live pfns (and so the zero-page, PG_mlocked and frame-sharing checks) are not visible; present, exclusive, fault counts and signals are still compared');
   const steps: OracleStep[] = plan.steps.map((ps, i) => {
     const m = model[i]!;
     const k = kernel.get(ps.step.index) ?? null;
@@ -159,6 +159,8 @@ export function compareRuns(
             continue;
           }
           if (x.exclusive !== y.exclusive) diffs.push({ facet: 'exclusive', where, model: yn(x.exclusive), kernel: yn(y.exclusive) });
+          // PG_mlocked (kpageflags bit 33, root only); the executor drains the CPU's mlock batch first
+          if (!x.zero && y.mlocked !== null && x.mlocked !== y.mlocked) diffs.push({ facet: 'mlocked', where, model: yn(x.mlocked), kernel: yn(y.mlocked) });
           if (pfns && a[pg] !== b[pg] && a[pg]!.replace('x', '') !== b[pg]!.replace('x', '')) {
             diffs.push({ facet: 'frame', where, model: a[pg]!, kernel: b[pg]! });
           }
