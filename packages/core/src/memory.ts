@@ -18,6 +18,7 @@ import {
 } from './fault_ctx.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
 import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
+import { lruAddDrain } from './swap.js';
 import { findMergeableAnonVma } from './mmap.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, Thread } from './mm_types.js';
@@ -1041,15 +1042,20 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
   k.enter(FN.zap_pte_range);
   const pt = vma.mm.pt;
   const endVpn = end / PAGE_SIZE;
+  let pages = 0;
   for (let vpn = start / PAGE_SIZE; vpn < endVpn; ) {
     const stop = pt.tableEnd(vpn, endVpn);
-    if (pt.lookup(vpn)) zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2, vpn, checkMapping);
+    if (pt.lookup(vpn)) pages += zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2, vpn, checkMapping);
     vpn = stop;
   }
+  // modern tlb_finish_mmu: the gathered pages go through free_pages_and_swap_cache, which starts
+  // with lru_add_drain() (the CPU's mlock batch too)
+  if (pages && k.f.mlockCount) lruAddDrain(k);
 }
 
 /** zap_pte_range proper: the ptes [slot0, endSlot) of one pte table, mapping from vpn0 on. */
-function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): void {
+/** Returns the number of pages (with a struct page) it unmapped. */
+function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): number {
   const pte = k.pte;
   const m = k.mem;
   const none = pte.none;
@@ -1081,6 +1087,7 @@ function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endS
   }
   vma.mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does
   vma.mm.fileRss -= fileRss;
+  return anonRss + fileRss;
 }
 
 /** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */

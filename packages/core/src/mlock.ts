@@ -10,7 +10,7 @@ import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
 import { vmaModifyFlags, findVma } from './mmap.js';
 import { PG_mlocked, NO_MAPPING } from './page_alloc.js';
-import { mlockFolio, munlockFolio } from './rmap.js';
+import { lruAddDrain, mlockFolio, munlockFolio } from './swap.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Task, Vma } from './mm_types.js';
@@ -188,8 +188,11 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
     if (vma.flags & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB)) return 0;
     vma = vmaModifyFlags(k, vma, start, end, newflags);
     mm.lockedVm += on ? (end - start) / PAGE_SIZE : -(end - start) / PAGE_SIZE;
-    // mlock_vma_pages_range: only the pages already mapped are (un)locked here, no faults
+    // mlock_vma_pages_range: only the pages already mapped are (un)locked here, no faults, between
+    // two lru_add_drain()s
+    lruAddDrain(k);
     mlockPresentPages(k, vma, start, end, on);
+    lruAddDrain(k);
     return 0;
   }
   if (k.f.mlock === 'mlock_vma_pages_range') {

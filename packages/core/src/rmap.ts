@@ -6,6 +6,7 @@ import type { Vma } from './mm_types.js';
 import { VM_LOCKED } from './constants.js';
 import { PG_anon, PG_mlocked } from './page_alloc.js';
 import { vmSpecial } from './mmap.js';
+import { folioAddLru, mlockFolio, mlockNewFolio, munlockFolio } from './swap.js';
 
 /** page_add_file_rmap: one more pte maps this page (modern: in `vma`, which may mlock it). */
 export function pageAddFileRmap(k: Machine, pfn: number, vma?: Vma): void {
@@ -21,33 +22,6 @@ function mlockVmaFolio(k: Machine, pfn: number, vma: Vma): void {
   if ((vma.flags & VM_LOCKED) && !(vma.flags & vmSpecial(k))) mlockFolio(k, pfn);
 }
 
-/**
- * Modern mlock_folio / __mlock_folio (mm/mlock.c, the CPU's mlock batch drained): PG_mlocked, and the
- * folio's mlock_count one more — restarting at 1 when the page was not mlocked (it moves to the
- * unevictable list with mlock_count = !!PG_mlocked).
- */
-export function mlockFolio(k: Machine, pfn: number): void {
-  const m = k.mem;
-  m.mlockCount.set(pfn, m.flags[pfn]! & PG_mlocked ? (m.mlockCount.get(pfn) ?? 0) + 1 : 1);
-  m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
-}
-
-/**
- * Modern munlock_folio / __munlock_folio: one mlock less; PG_mlocked is cleared when the mlock_count
- * reaches 0 ("assume that was the last mlock"), not while another VM_LOCKED pte still counts.
- */
-export function munlockFolio(k: Machine, pfn: number): void {
-  const m = k.mem;
-  if (!(m.flags[pfn]! & PG_mlocked)) return;
-  const n = Math.max(0, (m.mlockCount.get(pfn) ?? 0) - 1);
-  if (n > 0) {
-    m.mlockCount.set(pfn, n);
-    return;
-  }
-  m.mlockCount.delete(pfn);
-  m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
-}
-
 /** page_add_new_anon_rmap: first mapping of a fresh anonymous page. */
 export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: number): void {
   const m = k.mem;
@@ -55,7 +29,14 @@ export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: n
   m.flags[pfn] = m.flags[pfn]! | PG_anon;
   m.mapping[pfn] = vma.anonVma ? vma.anonVma.id : 0;
   m.index[pfn] = Math.floor((address - vma.start) / 4096) + vma.pgoff;
-  if (vma.flags & VM_LOCKED) mlockNewPage(k, pfn, vma);
+  if (k.f.mlockCount) folioAddLruVma(k, pfn, vma);
+  else if (vma.flags & VM_LOCKED) mlockNewPage(k, pfn, vma);
+}
+
+/** Modern folio_add_lru_vma, which follows every folio_add_new_anon_rmap: mlock_new_folio in a VM_LOCKED vma. */
+function folioAddLruVma(k: Machine, pfn: number, vma: Vma): void {
+  if ((vma.flags & VM_LOCKED) && !(vma.flags & vmSpecial(k))) mlockNewFolio(k, pfn);
+  else folioAddLru(k, pfn);
 }
 
 /**
@@ -65,8 +46,7 @@ export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: n
  */
 function mlockNewPage(k: Machine, pfn: number, vma: Vma): void {
   if (k.f.mlock === 'make_pages_present' || vma.flags & vmSpecial(k)) return;
-  if (k.f.mlockCount) mlockFolio(k, pfn); // mlock_new_folio: mlock_count = 1
-  else k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_mlocked;
+  k.mem.flags[pfn] = k.mem.flags[pfn]! | PG_mlocked;
 }
 
 /**

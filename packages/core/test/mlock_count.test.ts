@@ -2,7 +2,7 @@
 // loses munlocks it, and the flag goes with the folio's mlock_count (mm/mlock.c since 5.18); the
 // oracle compares the flag with kpageflags bit 33 on the live kernel.
 import { describe, expect, test } from 'vitest';
-import { MAP_LOCKED, PROT_NONE, type Machine, type Task } from '@mixedmap/core';
+import { MAP_LOCKED, MAP_POPULATE, PROT_NONE, type Machine, type Task } from '@mixedmap/core';
 import { machine, mapFile, anon, clean, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_PRIVATE, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -75,4 +75,38 @@ describe('PG_mlocked follows the mlock_count (6.x)', () => {
     expect(mlocked(k, p, a)).toBe(true); // the anonymous copy (mlock_new_folio)
     expect(mlocked(k, q, s)).toBe(true); // q's lock still holds the file page
   });
+
+  test('the count is an underestimate when the mlock batch (31) is processed before the lru_add batch holding the page', () => {
+    const k = machine('6.x');
+    const p = k.spawn('p');
+    const o = k.open(p, '/tmp/big', { write: true, create: true, size: 48 * PS });
+    clean(k.mmap(p, { length: 30 * PS, prot: PROT_READ, flags: MAP_SHARED | MAP_POPULATE, file: o.file! })); // caches pages 0-29
+    const lock = () => clean(k.mmap(p, { length: 48 * PS, prot: RW, flags: MAP_SHARED | MAP_LOCKED | MAP_POPULATE, file: o.file! })).addr!;
+    // fault-around maps pages 0-29 (30 mlock_folio), page 30 is new: off the LRU when its mlock_folio fills the batch
+    const s2 = lock();
+    expect(k.mem.lruAddBatch).toEqual([]); // the operation boundary drained both batches
+    expect(k.mem.mlockBatch).toEqual([]);
+    const pfn = (a: number, i: number): number => k.readPte(p, a + i * PS).pfn;
+    expect(k.mem.mlockCount.get(pfn(s2, 30))).toBe(0); // lru_add: unevictable with mlock_count 0
+    expect(k.mem.mlockCount.get(pfn(s2, 29))).toBe(1);
+    expect(k.mem.mlockCount.get(pfn(s2, 31))).toBe(1); // drained lru_add first, then counted
+    const s3 = lock();
+    clean(k.munlock(p, s2, 48 * PS));
+    const locked = Array.from({ length: 48 }, (_, i) => mlocked(k, p, s3 + i * PS));
+    expect(locked.flatMap((l, i) => (l ? [] : [i]))).toEqual([30]); // s3 still locks it, but its count reached 0
+  });
+
+  test('munmap drains the batches at tlb_finish_mmu: the page a COW left to the child is unlocked there too', () => {
+    const k = machine('6.x');
+    const p = k.spawn('p');
+    const a = anon(k, p, 2);
+    clean(k.mlock(p, a, 2 * PS));
+    const c = clean(k.fork(p, 'c')).child!;
+    clean(k.access(p.threads[0]!, a, true)); // COW: the old page's munlock_folio is queued
+    expect(k.mem.mlockBatch).toEqual([]); // and processed by the end of the access
+    expect(mlocked(k, c, a)).toBe(false);
+    clean(k.munmap(p, a, 2 * PS));
+    expect([mlocked(k, c, a), mlocked(k, c, a + PS)]).toEqual([false, false]);
+  });
 });
+
