@@ -125,6 +125,9 @@ describe('the program and the comparison', () => {
     expect(r.steps[0]!.agree).toBe(true);
     expect(r.steps[1]!.differences.map((d) => [d.facet, d.where, d.model, d.kernel])).toEqual([['mlocked', 'p:m', 'no', 'yes']]);
     expect(renderOracle(r)).toMatch(/✗ mlocked at p:m: model no, kernel yes/);
+    // the page rows mark PG_mlocked with L; it is no frame difference
+    expect([r.steps[1]!.modelPages['p:m'], r.steps[1]!.kernelPages['p:m']]).toEqual([['1x', '2xL'], ['1xL', '2x']]);
+    expect(renderOracle(r)).toMatch(/p:m +model: +1x 2xL\n +kernel: 1xL 2x/);
   });
 
   it('a symbol bound by two mmap steps names two rows, and each is compared with its own mapping', async () => {
