@@ -1,6 +1,7 @@
 // The executor on its own: the JSON it prints for the basic facts of the live kernel.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildExecutor, runProgram, page } from './helpers.js';
 
@@ -21,6 +22,17 @@ describe('mixedmap-executor', () => {
     expect(h.root).toBe(process.getuid?.() === 0);
     if (h.root) expect(h.zeroPfn).toBeGreaterThan(0);
     expect(r.lines.at(-1)).toEqual({ done: true });
+  });
+
+  it('pins itself to a CPU of the affinity it inherited (taskset), not to a fixed one', () => {
+    // Cpus_allowed_list of this process, e.g. "1" under taskset -c 1, or "0-1,4"
+    const list = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)/m)![1]!;
+    const allowed = list.split(',').flatMap((r) => {
+      const [a, b = a] = r.split('-').map(Number) as [number, number?];
+      return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
+    });
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\n'));
+    expect(allowed).toContain(r.lines[0]!.cpu);
   });
 
   it('a read of private anonymous memory maps the zero page; a write maps an exclusive anon page', () => {
