@@ -284,7 +284,7 @@ export class Machine {
    */
   badPte(vma: Vma, address: number, lo: number, hi: number, why: string): void {
     const hex = (n: number) => n.toString(16).padStart(8, '0');
-    const pteVal = hi ? `${hi.toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
+    const pteVal = hi ? `${(hi >>> 0).toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
     // current->comm when the vma is current's, as the kernel prints it ("???" otherwise)
     const comm = this.tasks.find((t) => t.mm === vma.mm)?.name ?? '???';
     const flags = vma.flags.toString(16);
@@ -1016,7 +1016,7 @@ export class Machine {
 
   readPte(task: Task, addr: number): PteInfo {
     const mm = task.mm;
-    const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none, hi: 0 };
+    const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none >>> 0, hi: 0 };
     // no user pte outside [0, TASK_SIZE): a negative index would walk off the tables
     if (!mm || !(addr >= 0 && addr < this.arch.taskSize) || !mm.pt.lookup(Math.floor(addr / PAGE_SIZE))) return none;
     const lo = mm.pt.tbl[mm.pt.slot]!;
@@ -1025,7 +1025,7 @@ export class Machine {
     if (p.isNone(lo, hi)) return none;
     return {
       none: false, present: p.present(lo), write: p.write(lo), dirty: p.dirty(lo), young: p.young(lo), special: p.special(lo),
-      pfn: p.pfn(lo, hi), cache: lo & p.cacheMask, lo, hi,
+      pfn: p.pfn(lo, hi), cache: lo & p.cacheMask, lo: lo >>> 0, hi: hi >>> 0, // the kernel's unsigned words (pte.ts)
     };
   }
 
