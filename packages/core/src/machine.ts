@@ -5,7 +5,7 @@
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_PFNMAP, VM_IO, EIO, ENOMEM, MADV_DONTNEED, MADV_POPULATE_READ,
   MADV_POPULATE_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
-  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, VM_RAND_READ, VM_SEQ_READ,
+  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK, VM_RAND_READ, VM_SEQ_READ,
   VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, VM_FAULT_WINDOW, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
@@ -803,7 +803,8 @@ export class Machine {
   /**
    * madvise(2): MADV_DONTNEED zaps the range (refused on VM_LOCKED|VM_PFNMAP vmas); MADV_POPULATE_READ
    * and _WRITE fault the range in like gup without pins (refused on VM_PFNMAP|VM_IO); MADV_NORMAL,
-   * MADV_RANDOM and MADV_SEQUENTIAL set the read hint flags (split or merge vmas, see madviseBehavior);
+   * MADV_RANDOM and MADV_SEQUENTIAL set the read hint flags, MADV_DONTFORK / MADV_DOFORK set / clear
+   * VM_DONTCOPY (fork leaves the range out of the child); both split or merge vmas (madviseBehavior).
    * MADV_WILLNEED changes nothing the model shows. An unmapped range is ENOMEM.
    */
   madvise(task: Task, addr: number, length: number, advice: number): OpResult {
@@ -812,7 +813,7 @@ export class Machine {
       const mm = task.mm!;
       const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
       if (advice === MADV_DONTNEED) return { ret: this.madviseDontneed(mm, addr, end) };
-      if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL) {
+      if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL || advice === MADV_DONTFORK || advice === MADV_DOFORK) {
         return { ret: this.madviseBehavior(mm, addr, end, advice) };
       }
       if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
@@ -869,15 +870,25 @@ export class Machine {
 
   /**
    * madvise_behavior (every release; modern madvise_update_vma): MADV_NORMAL clears VM_RAND_READ and
-   * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other, on [addr, end) only: the vma
-   * is split at the range edges or merged with a neighbour whose flags become equal (vmaModifyFlags).
-   * Fault-around (6.x) stays within the vma, so the split shows.
+   * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other; MADV_DONTFORK sets
+   * VM_DONTCOPY, MADV_DOFORK clears it but refuses a VM_IO vma with -EINVAL (madvise_vma, every
+   * release), which stops the walk there. Only [addr, end) changes: the vma is split at the range edges
+   * or merged with a neighbour whose flags become equal (vmaModifyFlags). Fault-around (6.x) stays
+   * within the vma, so the split shows.
    */
   private madviseBehavior(mm: Mm, addr: number, end: number, advice: number): number {
     return this.madviseWalk(mm, addr, end, (v, start, stop) => {
-      let flags = v.flags & ~(VM_RAND_READ | VM_SEQ_READ);
-      if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
-      if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
+      let flags = v.flags;
+      if (advice === MADV_DONTFORK) {
+        flags |= VM_DONTCOPY;
+      } else if (advice === MADV_DOFORK) {
+        if (v.flags & VM_IO) return -EINVAL;
+        flags &= ~VM_DONTCOPY;
+      } else {
+        flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+        if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
+        if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
+      }
       return flags === v.flags ? stop : Math.max(stop, vmaModifyFlags(this, v, start, stop, flags).end);
     });
   }
