@@ -81,6 +81,20 @@ function gupFastGeneric(k: Machine, t: Thread, start: number, nrPages: number, w
 }
 
 /**
+ * x86 get_user_pages_fast's range check on [start, end), before any pte is read (arch/x86/mm/gup.c):
+ * 2.6.27–2.6.30 `access_ok(start, len)` against USER_DS = PAGE_OFFSET — the user limit on x86-32,
+ * far above any user range on x86-64 (0xffff880000000000); 2.6.31+ (7f818906872) `end < start`,
+ * and on x86-64 `end >> __VIRTUAL_MASK_SHIFT` (47). x86-32 is told by its TASK_SIZE below 4 GiB.
+ * A range the check lets through is walked and stops at the first pte that is not the user's.
+ */
+function gupFastRangeRefused(k: Machine, start: number, end: number): boolean {
+  const x86_32 = k.arch.taskSize < 2 ** 32;
+  if (x86_32 && end > 2 ** 32) return true; // unsigned long wraps: access_ok's carry, or end < start
+  if (k.f.release <= 30) return x86_32 && end > k.arch.taskSize;
+  return !x86_32 && end >= 2 ** 47;
+}
+
+/**
  * get_user_pages_fast (2.6.27+). x86: a lockless walk with interrupts off that takes a reference
  * only on ptes with (PRESENT|USER|RW-if-write) and without SPECIAL; whatever is left goes to the
  * slow path. It never looks at vm_flags (the B5 divergence). Arches without it use the generic one.
@@ -94,6 +108,8 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
   const m = k.mem;
   let addr = start - (start % PAGE_SIZE);
   let nr = 0;
+  // the whole range goes to the slow path, not one page of it walked, when the range check fails
+  if (k.arch.gupFast === 'x86' && gupFastRangeRefused(k, addr, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
   while (nr < nrPages) {
     if (addr + PAGE_SIZE > k.arch.taskSize) break; // range check → slow path
     if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail

@@ -122,4 +122,22 @@ describe('get_user_pages_fast (§2.14)', () => {
       }
     }
   });
+
+  // The range check runs before any pte is read and sends the whole range to get_user_pages:
+  // 2.6.27–2.6.30 access_ok (USER_DS = PAGE_OFFSET: TASK_SIZE on x86-32, far away on x86-64);
+  // 2.6.31+ (7f818906872) end < start, and end >> 47 on x86-64 only. A range ending past the last
+  // user page, starting at the COWed page of a VM_PFNMAP vma: the fast walk pins that page and the
+  // slow path fails on the rest (1); the slow path alone refuses the vma (-EFAULT).
+  test('a range past the top of the user address space: whole-range slow path by release and word size', () => {
+    const want = [
+      ['2.6.30', 32, -14], ['2.6.31', 32, 1], // x86-32: access_ok refused it; 2.6.31 has no check there
+      ['2.6.30', 64, 1], ['2.6.31', 64, -14], // x86-64: USER_DS was PAGE_OFFSET; end >> 47 refuses it
+    ] as const;
+    for (const [v, bits, ret] of want) {
+      const { k, p, a } = cowedPfnmapPage(x86, v, null, bits);
+      expect(clean(k.gupFast(p.threads[0]!, a, 1, false)).ret, `${v} x86-${bits} one page`).toBe(1);
+      const r = clean(k.gupFast(p.threads[0]!, a, 2, false));
+      expect(r.ret, `${v} x86-${bits} two pages`).toBe(ret);
+    }
+  });
 });
