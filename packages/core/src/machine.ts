@@ -961,8 +961,16 @@ export class Machine {
           tmp.file.inode.refs++;
           tmp.file.inode.mapping.iMmap.add(tmp);
         }
-        copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
+        const err = copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
         tmp.ops?.open?.(tmp, this);
+        if (err) {
+          // dup_mmap (every release): copy_page_range's -ENOMEM ends the copy after ->open; copy_process
+          // then drops the new mm (mmput → exit_mmap zaps what was copied) and fork fails: no child
+          this.killTask(c, 'fork failed');
+          this.tasks.splice(this.tasks.indexOf(c), 1);
+          child = undefined;
+          return { ret: err };
+        }
       }
     }, parent);
     return { ...r, child };

@@ -141,3 +141,31 @@ describe('get_user_pages_fast (§2.14)', () => {
     }
   });
 });
+
+describe('fork (§2.16)', () => {
+  // dup_mmap: copy_page_range's -ENOMEM fails the fork (copy_process drops the new mm), nothing of the
+  // child remains; copy_pte_range allocates the child's table before it touches the parent's ptes
+  test('copy_page_range running out of page tables fails fork with ENOMEM and leaves no child', () => {
+    for (const v of ['2.6.20', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 2);
+      clean(k.access(p.threads[0]!, a, true));
+      const pfn = k.readPte(p, a).pfn;
+      const tasks = k.tasks.length;
+      k.pageTableAllocLimit = 0;
+      const f = clean(k.fork(p, 'c'));
+      k.pageTableAllocLimit = Infinity;
+      expect([f.outcome, f.errno, f.child], v).toEqual(['error', 'ENOMEM', undefined]);
+      expect(k.tasks.length, v).toBe(tasks);
+      expect(k.pageInfo(pfn), v).toMatchObject({ count: 1, mapcount: 1 });
+      expect(k.readPte(p, a), v).toMatchObject({ write: true, pfn });
+      expect(k.checkInvariants(), v).toEqual([]);
+      const c = clean(k.fork(p, 'c')).child!; // with page tables to spare it forks
+      expect(k.pageInfo(pfn), v).toMatchObject({ count: 2, mapcount: 2 });
+      clean(k.exit(c));
+      clean(k.exit(p));
+      expect(k.leaks(), v).toEqual([]);
+    }
+  });
+});
