@@ -23,7 +23,13 @@ export function getUserPages(
 ): number {
   k.enter(FN.get_user_pages);
   const mm = t.task.mm!;
-  if (nrPages <= 0) return 0;
+  if (nrPages <= 0) {
+    // 2.6.25+ (900cf086fd2): asked for no pages, pin none. Before, len was only tested at the end of
+    // the do-while loops: the first page is taken and len goes negative, so gup goes on until the
+    // next address it cannot map (the vmsplice overflow, CVE-2008-0600)
+    if (k.f.release >= 25) return 0;
+    nrPages = Infinity;
+  }
   const need = write ? (force ? VM_MAYWRITE : VM_WRITE) : force ? VM_MAYREAD : VM_READ;
   let i = 0;
   let addr = start - (start % PAGE_SIZE);

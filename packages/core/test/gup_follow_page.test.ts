@@ -3,7 +3,7 @@
 // tag): each test runs the last release before a change and the first after it.
 import { describe, expect, test } from 'vitest';
 import {
-  createMachine, defineDriver, FOLL_ANON, FOLL_DUMP, FOLL_GET, FOLL_TOUCH, MAP_FIXED, type ArchSpec, type Machine,
+  createMachine, defineDriver, FOLL_ANON, FOLL_DUMP, FOLL_GET, FOLL_TOUCH, MAP_ANONYMOUS, MAP_FIXED, type ArchSpec, type Machine,
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
 import arm from '@mixedmap/arch-arm';
@@ -93,6 +93,24 @@ describe('follow_page on a pte without struct-page semantics (§2.12, §2.21)', 
       expect(k.followPage(p, a, FOLL_GET | FOLL_TOUCH).detail, v).toBe(detail);
       expect(k.movePagesStatus(p, a).ret, v).toBe(status);
       expect(p.pins).toEqual([]);
+    }
+  });
+});
+
+describe('get_user_pages (§2.13)', () => {
+  // 2.6.25 (900cf086fd2) returns 0 for len <= 0; before, len was tested only at the end of the
+  // do-while loops, so a zero len took the first page, went negative and went on to the next
+  // address gup could not map: here every page of the vma and of the vma adjacent to it
+  test('len 0: 2.6.24 pins every page up to the first unmapped address; 2.6.25 pins none', () => {
+    for (const [v, ret] of [['2.6.24', 6], ['2.6.25', 0]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 4);
+      const b = k.mmap(p, { length: 2 * PS, prot: PROT_READ, flags: MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, addr: a + 4 * PS }).addr!;
+      expect(b).toBe(a + 4 * PS);
+      const r = clean(k.gup(p.threads[0]!, a, 0, false));
+      expect([r.ret, p.pins.length], v).toEqual([ret, ret]);
+      clean(k.putPages(p));
     }
   });
 });
