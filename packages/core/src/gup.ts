@@ -5,6 +5,7 @@ import {
   VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_FORCE, EFAULT, ENOMEM, PAGE_SIZE, isCowMapping,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
+import { MAX_RELEASE } from './version.js';
 import { followPage, followPageRun, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Thread } from './mm_types.js';
@@ -115,9 +116,10 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
   let addr = start - (start % PAGE_SIZE);
   let nr = 0;
   // the whole range goes to the slow path, not one page of it walked, when the range check fails
-  if (k.arch.gupFast === 'x86' && gupFastRangeRefused(k, addr, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
+  // (the 2.6 code: the "6.x" profile keeps the per-page walk, its gup_fast is not modelled apart)
+  if (k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE && gupFastRangeRefused(k, addr, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
   while (nr < nrPages) {
-    if (addr + PAGE_SIZE > k.arch.taskSize) break; // range check → slow path
+    if (addr + PAGE_SIZE > k.arch.taskSize) break; // above TASK_SIZE: no user pte (kernel mapping, guard hole) → bail
     if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail
     const lo = pt.tbl[pt.slot]!;
     const hi = pt.tbl[pt.slot + 1]!;
