@@ -91,7 +91,8 @@ function gupFastGeneric(k: Machine, t: Thread, start: number, nrPages: number, w
  * x86 get_user_pages_fast's range check on [start, end), before any pte is read (arch/x86/mm/gup.c):
  * 2.6.27–2.6.30 `access_ok(start, len)` against USER_DS = PAGE_OFFSET — the user limit on x86-32,
  * far above any user range on x86-64 (0xffff880000000000); 2.6.31+ (7f818906872) `end < start`,
- * and on x86-64 `end >> __VIRTUAL_MASK_SHIFT` (47). x86-32 is told by its TASK_SIZE below 4 GiB.
+ * and on x86-64 `end >> __VIRTUAL_MASK_SHIFT`, 47 from 9063c61fd5c (v2.6.31, which also made USER_DS
+ * TASK_SIZE_MAX). x86-32 is told by its TASK_SIZE below 4 GiB.
  * A range the check lets through is walked and stops at the first pte that is not the user's.
  */
 function gupFastRangeRefused(k: Machine, start: number, end: number): boolean {
