@@ -993,11 +993,11 @@ export class Machine {
     }
     task.files.clear();
     const mm = task.mm;
-    task.mm = null;
     if (--mm.users === 0) {
       mm.mmapSemReaders = 0;
-      exitMmap(this, mm);
+      exitMmap(this, mm); // task.mm still set: 2.6.28+ exit_mmap's munlock runs gup on this mm
     }
+    task.mm = null;
   }
 
   /** A driver's or the arch's own operation (`NAME.OP` in scenarios): NAME is a driver name or the arch name. */

@@ -12,7 +12,7 @@ import { vmaModifyFlags, findVma } from './mmap.js';
 import { PG_mlocked, NO_MAPPING } from './page_alloc.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
-import type { Task, Vma } from './mm_types.js';
+import type { Task, Thread, Vma } from './mm_types.js';
 
 /** __mlock_vma_pages_range's page array: gup runs in batches of 16 (2.6.28+) */
 const MLOCK_BATCH = 16;
@@ -61,8 +61,7 @@ export function makePagesPresent(k: Machine, task: Task, vma: Vma, start: number
  * too: get_page/put_page, ML32 comment). A short count is no error by itself: the next call starts at
  * the failing page and returns its error (F2). Returns 0 or gup's -errno (untranslated).
  */
-function gupBatches(k: Machine, task: Task, start: number, end: number, write: boolean, force: boolean, visit: (pfn: number) => void): number {
-  const t = task.threads[0]!;
+function gupBatches(k: Machine, t: Thread, start: number, end: number, write: boolean, force: boolean, visit: (pfn: number) => void): number {
   let addr = start;
   let nr = (end - start) / PAGE_SIZE;
   while (nr > 0) {
@@ -83,7 +82,7 @@ function gupBatches(k: Machine, task: Task, start: number, end: number, write: b
 /** __mlock_vma_pages_range(vma, start, end, 1): pages with a mapping get PG_mlocked (mlock_vma_page). */
 function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   const m = k.mem;
-  return gupBatches(k, task, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
+  return gupBatches(k, task.threads[0]!, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
     if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
   });
 }
@@ -109,7 +108,7 @@ export function mlockVmaPagesRange(k: Machine, task: Task, vma: Vma, start: numb
 }
 
 /** The munlock half of mlock_fixup, after VM_LOCKED was cleared: PG_mlocked per release. */
-function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): void {
+function munlockVmaPages(k: Machine, t: Thread, vma: Vma, start: number, end: number): void {
   if (k.f.mlock === 'make_pages_present') return; // ≤2.6.27: clearing VM_LOCKED is all there is (no PG_mlocked)
   const m = k.mem;
   if (k.f.release <= 31) {
@@ -118,13 +117,27 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
     // breaks COW of write-protected ptes (F13; replaced by follow_page in 2.6.32, 408e82b78bc). The
     // model's gup has no "ignore permissions" flag; force (VM_MAY* only) is the same test here, as every
     // vma has VM_MAYREAD, and VM_MAYWRITE when VM_WRITE. Errors end the walk and are ignored.
-    gupBatches(k, task, start, end, (vma.flags & VM_WRITE) !== 0, true, (pfn) => {
+    gupBatches(k, t, start, end, (vma.flags & VM_WRITE) !== 0, true, (pfn) => {
       if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked; // munlock_vma_page
     });
     return;
   }
   // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
   mlockPresentPages(k, vma, start, end, false);
+}
+
+/**
+ * munlock_vma_pages_all (2.6.28–2.6.32, mm/mlock.c; called by do_munmap and exit_mmap before they
+ * unmap anything, "unlock any mlock()ed ranges before detaching vmas"): a VM_LOCKED vma loses the
+ * flag and its pages are munlocked as munlock(2) does it in that release — 2.6.28–2.6.31 with gup over
+ * the whole vma (absent pages are faulted in first), 2.6.32 with follow_page. ≤2.6.27 has no
+ * PG_mlocked to clear. Returns whether the vma was VM_LOCKED and munlocked here.
+ */
+export function munlockVmaPagesAll(k: Machine, t: Thread, vma: Vma): boolean {
+  if (k.f.mlock !== 'mlock_vma_pages_range' || k.f.release === MODERN_RELEASE || !(vma.flags & VM_LOCKED)) return false;
+  vma.flags &= ~VM_LOCKED;
+  munlockVmaPages(k, t, vma, vma.start, vma.end);
+  return true;
 }
 
 /**
@@ -198,7 +211,7 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
   const pages = (end - start) / PAGE_SIZE;
   mm.lockedVm += on ? pages : -pages;
   if (!on) {
-    munlockVmaPages(k, task, vma, start, end);
+    munlockVmaPages(k, task.threads[0]!, vma, start, end);
     return 0;
   }
   if (k.f.mlock === 'make_pages_present') {

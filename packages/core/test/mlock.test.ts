@@ -223,4 +223,43 @@ describe('F13: munlock', () => {
       expect(k.pageInfo(k.readPte(p, addr).pfn)!.flags, v).not.toContain('mlocked');
     }
   });
+
+  // do_munmap and exit_mmap (2.6.28+): "unlock any mlock()ed ranges before detaching vmas" —
+  // munlock_vma_pages_all clears VM_LOCKED and munlocks the pages, so the page-cache page that
+  // outlives the mapping is not left PG_mlocked (≤2.6.27 has no PG_mlocked)
+  test('munmap and exit munlock a VM_LOCKED vma first: the page-cache page is not left mlocked (2.6.28+)', () => {
+    for (const v of ['2.6.28', '2.6.31', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, a, PS));
+      const pfn = k.readPte(p, a).pfn;
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.munmap(p, a, PS));
+      expect(p.mm!.lockedVm, v).toBe(0);
+      expect(k.pageInfo(pfn)!.flags, `${v} munmap`).not.toContain('mlocked');
+      const b = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, b, PS));
+      expect(k.readPte(p, b).pfn, v).toBe(pfn); // the same cached page, mlocked again
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.exit(p));
+      expect(k.pageInfo(pfn)!.flags, `${v} exit`).not.toContain('mlocked');
+    }
+  });
+
+  // The munlock inside munmap is munlock(2)'s walk: 2.6.28–2.6.31 gup with write on a VM_WRITE vma
+  // COWs the ptes fork write-protected (VM_LOCKED is already clear, so do_wp_page leaves the old page
+  // mlocked, the child's now); 2.6.32's follow_page faults nothing and munlocks the shared page
+  test('munmap of an mlocked vma after fork: 2.6.31 COWs each page first, 2.6.32 munlocks without a fault', () => {
+    for (const [v, faults, childPageMlocked] of [['2.6.31', 4, true], ['2.6.32', 0, false]] as const) {
+      const { k, p, a } = lockedAfterFork(v);
+      const shared = k.readPte(p, a).pfn;
+      const r = clean(k.munmap(p, a, 4 * PS));
+      expect(r.faults.length, v).toBe(faults);
+      expect(r.faults.every((f) => f.chain.includes('do_wp_page')), v).toBe(true);
+      const c = k.tasks.find((t) => t.name === 'c')!;
+      expect(k.readPte(c, a).pfn, v).toBe(shared);
+      expect(k.pageInfo(shared)!.flags.includes('mlocked'), v).toBe(childPageMlocked);
+    }
+  });
 });
