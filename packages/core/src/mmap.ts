@@ -378,7 +378,7 @@ export function doMunmap(k: Machine, mm: Mm, start: number, len: number): number
   if (start % PAGE_SIZE !== 0 || len <= 0) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
   const vmas = vmasInRange(k, mm, start, end);
-  munlockBeforeUnmap(k, mm, vmas);
+  munlockBeforeUnmap(k, mm, vmas, true);
   for (const vma of vmas) removeVma(k, vma);
   freePgtables(mm, start, end);
   return 0;
@@ -388,11 +388,11 @@ export function doMunmap(k: Machine, mm: Mm, start: number, len: number): number
  * do_munmap and exit_mmap 2.6.28–2.6.32: with mm->locked_vm set, every VM_LOCKED vma to go is
  * munlocked (munlock_vma_pages_all) before anything is unmapped; do_munmap takes it off locked_vm.
  */
-function munlockBeforeUnmap(k: Machine, mm: Mm, vmas: Vma[]): void {
+function munlockBeforeUnmap(k: Machine, mm: Mm, vmas: Vma[], semHeld: boolean): void {
   if (k.f.mlock !== 'mlock_vma_pages_range' || k.f.release === MODERN_RELEASE || !mm.lockedVm) return;
   const t = k.tasks.find((x) => x.mm === mm)?.threads[0];
   if (!t) return;
-  for (const vma of vmas) if (munlockVmaPagesAll(k, t, vma)) mm.lockedVm -= (vma.end - vma.start) / PAGE_SIZE;
+  for (const vma of vmas) if (munlockVmaPagesAll(k, t, vma, semHeld)) mm.lockedVm -= (vma.end - vma.start) / PAGE_SIZE;
 }
 
 function removeVma(k: Machine, vma: Vma): void {
@@ -418,7 +418,7 @@ function freePgtables(mm: Mm, start: number, end: number): void {
 /** exit_mmap: every vma goes, then every page table. */
 export function exitMmap(k: Machine, mm: Mm): void {
   k.enter(FN.exit_mmap);
-  munlockBeforeUnmap(k, mm, [...mm.vmas]);
+  munlockBeforeUnmap(k, mm, [...mm.vmas], false); // exit_mmap holds no mmap_sem
   for (const vma of [...mm.vmas]) removeVma(k, vma);
   mm.pt.freeRange(0, Number.MAX_SAFE_INTEGER, () => false);
 }

@@ -262,4 +262,37 @@ describe('F13: munlock', () => {
       expect(k.pageInfo(shared)!.flags.includes('mlocked'), v).toBe(childPageMlocked);
     }
   });
+
+  // munlock_vma_page → try_to_munlock: another VM_LOCKED vma that maps the page mlocks it again
+  // (try_to_mlock_page), if its mmap_sem can be taken — not the munlocking process's own (held for
+  // write), so a second locked vma of the same process does not keep it. 2.6.28's file walk takes any
+  // VM_LOCKED vma covering the page's index; 2.6.29 (508b9f8efda) wants the page mapped there, which a
+  // private vma holding its own COW copy does not
+  test('munlock keeps PG_mlocked for another process\'s VM_LOCKED vma; 2.6.28 also for one that maps a COW copy', () => {
+    for (const [v, privateCopyKeeps] of [['2.6.28', true], ['2.6.29', false], ['2.6.32', false]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const q = k.spawn('q');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      const a2 = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      const b = mapFile(k, q, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      for (const [t, x] of [[p, a], [p, a2], [q, b]] as const) clean(k.mlock(t, x, PS));
+      const pfn = k.readPte(p, a).pfn;
+      expect(k.readPte(q, b).pfn).toBe(pfn);
+      clean(k.munlock(q, b, PS));
+      expect(k.pageInfo(pfn)!.flags, `${v} p's vmas still locked`).toContain('mlocked');
+      clean(k.munlock(p, a, PS));
+      expect(k.pageInfo(pfn)!.flags, `${v} only p's own a2 left`).not.toContain('mlocked');
+      // q: a private writable mapping of the same page, written (a COW copy), then mlocked
+      const c = mapFile(k, q, '/tmp/f', 1, RW, MAP_PRIVATE);
+      clean(k.access(q.threads[0]!, c, true));
+      clean(k.mlock(q, c, PS));
+      expect(k.readPte(q, c).pfn).not.toBe(pfn);
+      clean(k.munlock(p, a2, PS));
+      clean(k.mlock(p, a2, PS));
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.munlock(p, a2, PS));
+      expect(k.pageInfo(pfn)!.flags.includes('mlocked'), `${v} private copy`).toBe(privateCopyKeeps);
+    }
+  });
 });
