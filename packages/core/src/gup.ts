@@ -95,9 +95,9 @@ function gupFastGeneric(k: Machine, t: Thread, start: number, nrPages: number, w
  * TASK_SIZE_MAX). x86-32 is told by its TASK_SIZE below 4 GiB.
  * A range the check lets through is walked and stops at the first pte that is not the user's.
  */
-function gupFastRangeRefused(k: Machine, start: number, end: number): boolean {
+function gupFastRangeRefused(k: Machine, end: number): boolean {
   const x86_32 = k.arch.taskSize < 2 ** 32;
-  if (x86_32 && end > 2 ** 32) return true; // unsigned long wraps: access_ok's carry, or end < start
+  if (x86_32 && end >= 2 ** 32) return true; // the unsigned long wraps: access_ok's carry, or end < start
   if (k.f.release <= 30) return x86_32 && end > k.arch.taskSize;
   return !x86_32 && end >= 2 ** 47;
 }
@@ -118,7 +118,7 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
   let nr = 0;
   // the whole range goes to the slow path, not one page of it walked, when the range check fails
   // (the 2.6 code: the "6.x" profile keeps the per-page walk, its gup_fast is not modelled apart)
-  if (k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE && gupFastRangeRefused(k, addr, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
+  if (k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE && gupFastRangeRefused(k, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
   while (nr < nrPages) {
     if (addr + PAGE_SIZE > k.arch.taskSize) break; // above TASK_SIZE: no user pte (kernel mapping, guard hole) → bail
     if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail

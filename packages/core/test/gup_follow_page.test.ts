@@ -158,6 +158,8 @@ describe('get_user_pages_fast (§2.14)', () => {
       expect(clean(k.gupFast(p.threads[0]!, a, 1, false)).ret, `${v} x86-${bits} one page`).toBe(1);
       const r = clean(k.gupFast(p.threads[0]!, a, 2, false));
       expect(r.ret, `${v} x86-${bits} two pages`).toBe(ret);
+      // x86-32 2.6.31+: a range whose end wraps to 0 fails `end < start` (the whole range goes slow)
+      if (bits === 32 && v === '2.6.31') expect(clean(k.gupFast(p.threads[0]!, a, 0x40001, false)).ret).toBe(-14);
     }
   });
 });
