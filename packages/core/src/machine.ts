@@ -972,8 +972,16 @@ export class Machine {
           tmp.file.inode.refs++;
           tmp.file.inode.mapping.iMmap.add(tmp);
         }
-        copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
+        const err = copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
         tmp.ops?.open?.(tmp, this);
+        if (err) {
+          // dup_mmap (every release): copy_page_range's -ENOMEM ends the copy after ->open; copy_process
+          // then drops the new mm (mmput → exit_mmap zaps what was copied) and fork fails: no child
+          this.killTask(c, 'fork failed');
+          this.tasks.splice(this.tasks.indexOf(c), 1);
+          child = undefined;
+          return { ret: err };
+        }
       }
     }, parent);
     return { ...r, child };
@@ -996,11 +1004,11 @@ export class Machine {
     }
     task.files.clear();
     const mm = task.mm;
-    task.mm = null;
     if (--mm.users === 0) {
       mm.mmapSemReaders = 0;
-      exitMmap(this, mm);
+      exitMmap(this, mm); // task.mm still set: 2.6.28+ exit_mmap's munlock runs gup on this mm
     }
+    task.mm = null;
   }
 
   /** A driver's or the arch's own operation (`NAME.OP` in scenarios): NAME is a driver name or the arch name. */
