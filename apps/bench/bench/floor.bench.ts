@@ -42,7 +42,7 @@ function structPage(st: St): void {
 }
 
 /** One table's struct-page traffic: count and mapcount up, the flags read. Returns the anon pages. */
-function structPageTable(st: St, tbl: Uint32Array, slot0: number, endSlot: number): number {
+function structPageTable(st: St, tbl: Int32Array, slot0: number, endSlot: number): number {
   const pte = st.p.k.pte;
   const m = st.p.k.mem;
   let anon = 0;

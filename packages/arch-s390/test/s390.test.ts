@@ -384,6 +384,49 @@ describe('vm_insert_mixed on s390 (special arch from 2.6.26) and the mprotect sp
     expect(k.readPte(p, a).special).toBe(true);
     clean(k.munmap(p, a, PS));
   });
+  // zap_pte_range / page_remove_rmap on a page the lost bit exposes (what-if: the -rc _PAGE_CHG_MASK on a
+  // later release): up to 2.6.28 page_remove_rmap BUG()s ("Eeek!"); from 2.6.29 (3dc147414cc) zap
+  // prints a bad-pte report and goes on
+  test('a mapcount gone negative at zap: "Eeek" BUG in 2.6.28, print_bad_pte in 2.6.29 (3dc147414cc)', () => {
+    for (const v of ['2.6.28', '2.6.29']) {
+      const k = machine(v, { specialSurvivesMprotect: false }, { dev: { ...dcssDev, pfnFor: (_i, own) => own[0]! } });
+      const p = k.spawn('p');
+      const a = mapDev(k, p, 1, RW, MAP_SHARED);
+      clean(k.access(p.threads[0]!, a, false));
+      k.mprotect(p, a, PS, PROT_READ);
+      expect(k.readPte(p, a).special, v).toBe(false);
+      const u = k.munmap(p, a, PS);
+      if (v === '2.6.28') {
+        expect(u.outcome).toBe('oops');
+        expect(u.oops!.condition).toMatch(/went negative/);
+      } else {
+        expect(u.outcome).toBe('ok');
+        expect(u.reports.join('\n')).toMatch(/page_mapcount < 0 after page_remove_rmap/);
+      }
+    }
+  });
+  // copy_one_pte → page_dup_rmap on that page: with CONFIG_DEBUG_VM 2.6.22–2.6.28 BUG_ON(page_mapcount
+  // == 0) (RM28); 2.6.29 keeps only the anon check (RM29) and the child's pte takes a mapcount
+  test('fork of the exposed page with CONFIG_DEBUG_VM: page_dup_rmap BUGs in 2.6.28, not in 2.6.29', () => {
+    for (const v of ['2.6.28', '2.6.29']) {
+      const k = machine(v, { specialSurvivesMprotect: false }, { kernelOptions: { debugVm: true }, dev: { ...dcssDev, pfnFor: (_i, own) => own[0]! } });
+      const R = devState(k).own[0]!;
+      const p = k.spawn('p');
+      const a = mapDev(k, p, 2, RW, MAP_PRIVATE);
+      clean(k.access(p.threads[0]!, a, false));
+      clean(k.access(p.threads[0]!, a + PS, true)); // a COW gives the vma an anon_vma: fork copies it
+      k.mprotect(p, a, 2 * PS, PROT_READ);
+      expect(k.readPte(p, a), v).toMatchObject({ special: false, pfn: R });
+      const f = k.fork(p, 'c');
+      if (v === '2.6.28') {
+        expect(f.outcome).toBe('oops');
+        expect(f.oops!.condition).toMatch(/page_dup_rmap/);
+      } else {
+        expect(f.outcome).toBe('ok');
+        expect(k.pageInfo(R)!.mapcount).toBe(1); // the child's pte counted, the parent's never was
+      }
+    }
+  });
   test('private writable DCSS mapping: a write COWs from the user address into an anonymous page (C4)', () => {
     const k = machine('2.6.27', {}, { dev: dcssDev });
     load(k, 'xipimg');

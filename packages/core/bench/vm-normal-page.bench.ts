@@ -11,8 +11,8 @@ function setup(pages: number, write: boolean) {
   const p = k.spawn('p');
   const addr = k.mmap(p, { length: pages * 4096, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS }).addr!;
   const vma = k.findVmaOf(p, addr)!;
-  const lo = new Uint32Array(pages);
-  const hi = new Uint32Array(pages);
+  const lo = new Int32Array(pages) // pte words as the page tables hold them (pte.ts);
+  const hi = new Int32Array(pages);
   for (let i = 0; i < pages; i++) {
     handleMmFault(k, p.threads[0]!, vma, addr + i * 4096, write);
     const pte = k.readPte(p, addr + i * 4096);

@@ -114,7 +114,7 @@ export class FaultCtx {
   vpn = 0;
   write = false;
   /** the pte's table and slot (stable while mmap_sem is held) */
-  tbl: Uint32Array = new Uint32Array(2);
+  tbl: Int32Array = new Int32Array(2);
   slot = 0;
   /** orig_pte */
   origLo = 0;

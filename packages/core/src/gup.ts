@@ -5,6 +5,7 @@ import {
   VM_FAULT_ERROR, FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_FORCE, EFAULT, ENOMEM, PAGE_SIZE, isCowMapping,
 } from './constants.js';
 import { FN } from './fault_ctx.js';
+import { MAX_RELEASE } from './version.js';
 import { followPage, followPageRun, handleMmFault, gupWantsFollAnon, FOLLOW_NULL, FOLLOW_EFAULT } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Thread } from './mm_types.js';
@@ -23,7 +24,13 @@ export function getUserPages(
 ): number {
   k.enter(FN.get_user_pages);
   const mm = t.task.mm!;
-  if (nrPages <= 0) return 0;
+  if (nrPages <= 0) {
+    // 2.6.25+ (900cf086fd2): asked for no pages, pin none. Before, len was only tested at the end of
+    // the do-while loops: the first page is taken and len goes negative, so gup goes on until the
+    // next address it cannot map (the vmsplice overflow, CVE-2008-0600)
+    if (k.f.release >= 25) return 0;
+    nrPages = Infinity;
+  }
   const need = write ? (force ? VM_MAYWRITE : VM_WRITE) : force ? VM_MAYREAD : VM_READ;
   let i = 0;
   let addr = start - (start % PAGE_SIZE);
@@ -81,6 +88,21 @@ function gupFastGeneric(k: Machine, t: Thread, start: number, nrPages: number, w
 }
 
 /**
+ * x86 get_user_pages_fast's range check on [start, end), before any pte is read (arch/x86/mm/gup.c):
+ * 2.6.27–2.6.30 `access_ok(start, len)` against USER_DS = PAGE_OFFSET — the user limit on x86-32,
+ * far above any user range on x86-64 (0xffff880000000000); 2.6.31+ (7f818906872) `end < start`,
+ * and on x86-64 `end >> __VIRTUAL_MASK_SHIFT`, 47 from 9063c61fd5c (v2.6.31, which also made USER_DS
+ * TASK_SIZE_MAX). x86-32 is told by its TASK_SIZE below 4 GiB.
+ * A range the check lets through is walked and stops at the first pte that is not the user's.
+ */
+function gupFastRangeRefused(k: Machine, end: number): boolean {
+  const x86_32 = k.arch.taskSize < 2 ** 32;
+  if (x86_32 && end >= 2 ** 32) return true; // the unsigned long wraps: access_ok's carry, or end < start
+  if (k.f.release <= 30) return x86_32 && end > k.arch.taskSize;
+  return !x86_32 && end >= 2 ** 47;
+}
+
+/**
  * get_user_pages_fast (2.6.27+). x86: a lockless walk with interrupts off that takes a reference
  * only on ptes with (PRESENT|USER|RW-if-write) and without SPECIAL; whatever is left goes to the
  * slow path. It never looks at vm_flags (the B5 divergence). Arches without it use the generic one.
@@ -94,8 +116,11 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
   const m = k.mem;
   let addr = start - (start % PAGE_SIZE);
   let nr = 0;
+  // the whole range goes to the slow path, not one page of it walked, when the range check fails
+  // (the 2.6 code: the "6.x" profile keeps the per-page walk, its gup_fast is not modelled apart)
+  if (k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE && gupFastRangeRefused(k, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
   while (nr < nrPages) {
-    if (addr + PAGE_SIZE > k.arch.taskSize) break; // range check → slow path
+    if (addr + PAGE_SIZE > k.arch.taskSize) break; // above TASK_SIZE: no user pte (kernel mapping, guard hole) → bail
     if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail
     const lo = pt.tbl[pt.slot]!;
     const hi = pt.tbl[pt.slot + 1]!;

@@ -5,7 +5,7 @@
 import {
   VM_READ, VM_WRITE, VM_EXEC, VM_LOCKED, VM_DONTCOPY, VM_PFNMAP, VM_IO, EIO, ENOMEM, MADV_DONTNEED, MADV_POPULATE_READ,
   MADV_POPULATE_WRITE, VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_WRITE, VM_FAULT_MAJOR,
-  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, VM_RAND_READ, VM_SEQ_READ,
+  MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK, VM_RAND_READ, VM_SEQ_READ,
   VM_FAULT_NOPAGE, VM_FAULT_HWPOISON, VM_FAULT_WINDOW, PAGE_SIZE, EINVAL, ENOENT, EFAULT, ENOSYS, EROFS, errnoName, vmFlagNames,
 } from './constants.js';
 import { resolveArch, type ArchSpec, type ResolvedArch } from './arch.js';
@@ -285,7 +285,7 @@ export class Machine {
    */
   badPte(vma: Vma, address: number, lo: number, hi: number, why: string): void {
     const hex = (n: number) => n.toString(16).padStart(8, '0');
-    const pteVal = hi ? `${hi.toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
+    const pteVal = hi ? `${(hi >>> 0).toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
     // current->comm when the vma is current's, as the kernel prints it ("???" otherwise)
     const comm = this.tasks.find((t) => t.mm === vma.mm)?.name ?? '???';
     const flags = vma.flags.toString(16);
@@ -806,7 +806,8 @@ export class Machine {
   /**
    * madvise(2): MADV_DONTNEED zaps the range (refused on VM_LOCKED|VM_PFNMAP vmas); MADV_POPULATE_READ
    * and _WRITE fault the range in like gup without pins (refused on VM_PFNMAP|VM_IO); MADV_NORMAL,
-   * MADV_RANDOM and MADV_SEQUENTIAL set the read hint flags (split or merge vmas, see madviseBehavior);
+   * MADV_RANDOM and MADV_SEQUENTIAL set the read hint flags, MADV_DONTFORK / MADV_DOFORK set / clear
+   * VM_DONTCOPY (fork leaves the range out of the child); both split or merge vmas (madviseBehavior).
    * MADV_WILLNEED changes nothing the model shows. An unmapped range is ENOMEM.
    */
   madvise(task: Task, addr: number, length: number, advice: number): OpResult {
@@ -815,7 +816,7 @@ export class Machine {
       const mm = task.mm!;
       const end = addr + Math.ceil(length / PAGE_SIZE) * PAGE_SIZE;
       if (advice === MADV_DONTNEED) return { ret: this.madviseDontneed(mm, addr, end) };
-      if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL) {
+      if (advice === MADV_NORMAL || advice === MADV_RANDOM || advice === MADV_SEQUENTIAL || advice === MADV_DONTFORK || advice === MADV_DOFORK) {
         return { ret: this.madviseBehavior(mm, addr, end, advice) };
       }
       if (advice === MADV_POPULATE_READ || advice === MADV_POPULATE_WRITE) {
@@ -872,15 +873,25 @@ export class Machine {
 
   /**
    * madvise_behavior (every release; modern madvise_update_vma): MADV_NORMAL clears VM_RAND_READ and
-   * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other, on [addr, end) only: the vma
-   * is split at the range edges or merged with a neighbour whose flags become equal (vmaModifyFlags).
-   * Fault-around (6.x) stays within the vma, so the split shows.
+   * VM_SEQ_READ, MADV_SEQUENTIAL / MADV_RANDOM set one and clear the other; MADV_DONTFORK sets
+   * VM_DONTCOPY, MADV_DOFORK clears it but refuses a VM_IO vma with -EINVAL (madvise_vma, every
+   * release), which stops the walk there. Only [addr, end) changes: the vma is split at the range edges
+   * or merged with a neighbour whose flags become equal (vmaModifyFlags). Fault-around (6.x) stays
+   * within the vma, so the split shows.
    */
   private madviseBehavior(mm: Mm, addr: number, end: number, advice: number): number {
     return this.madviseWalk(mm, addr, end, (v, start, stop) => {
-      let flags = v.flags & ~(VM_RAND_READ | VM_SEQ_READ);
-      if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
-      if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
+      let flags = v.flags;
+      if (advice === MADV_DONTFORK) {
+        flags |= VM_DONTCOPY;
+      } else if (advice === MADV_DOFORK) {
+        if (v.flags & VM_IO) return -EINVAL;
+        flags &= ~VM_DONTCOPY;
+      } else {
+        flags &= ~(VM_RAND_READ | VM_SEQ_READ);
+        if (advice === MADV_RANDOM) flags |= VM_RAND_READ;
+        if (advice === MADV_SEQUENTIAL) flags |= VM_SEQ_READ;
+      }
       return flags === v.flags ? stop : Math.max(stop, vmaModifyFlags(this, v, start, stop, flags).end);
     });
   }
@@ -964,8 +975,16 @@ export class Machine {
           tmp.file.inode.refs++;
           tmp.file.inode.mapping.iMmap.add(tmp);
         }
-        copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
+        const err = copyPageRange(this, tmp, vma); // ptes are copied before the child's ->open runs
         tmp.ops?.open?.(tmp, this);
+        if (err) {
+          // dup_mmap (every release): copy_page_range's -ENOMEM ends the copy after ->open; copy_process
+          // then drops the new mm (mmput → exit_mmap zaps what was copied) and fork fails: no child
+          this.killTask(c, 'fork failed');
+          this.tasks.splice(this.tasks.indexOf(c), 1);
+          child = undefined;
+          return { ret: err };
+        }
       }
     }, parent);
     return { ...r, child };
@@ -988,11 +1007,11 @@ export class Machine {
     }
     task.files.clear();
     const mm = task.mm;
-    task.mm = null;
     if (--mm.users === 0) {
       mm.mmapSemReaders = 0;
-      exitMmap(this, mm);
+      exitMmap(this, mm); // task.mm still set: 2.6.28+ exit_mmap's munlock runs gup on this mm
     }
+    task.mm = null;
   }
 
   /** A driver's or the arch's own operation (`NAME.OP` in scenarios): NAME is a driver name or the arch name. */
@@ -1019,7 +1038,7 @@ export class Machine {
 
   readPte(task: Task, addr: number): PteInfo {
     const mm = task.mm;
-    const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none, hi: 0 };
+    const none: PteInfo = { none: true, present: false, write: false, dirty: false, young: false, special: false, pfn: -1, cache: 0, lo: this.pte.none >>> 0, hi: 0 };
     // no user pte outside [0, TASK_SIZE): a negative index would walk off the tables
     if (!mm || !(addr >= 0 && addr < this.arch.taskSize) || !mm.pt.lookup(Math.floor(addr / PAGE_SIZE))) return none;
     const lo = mm.pt.tbl[mm.pt.slot]!;
@@ -1028,7 +1047,7 @@ export class Machine {
     if (p.isNone(lo, hi)) return none;
     return {
       none: false, present: p.present(lo), write: p.write(lo), dirty: p.dirty(lo), young: p.young(lo), special: p.special(lo),
-      pfn: p.pfn(lo, hi), cache: lo & p.cacheMask, lo, hi,
+      pfn: p.pfn(lo, hi), cache: lo & p.cacheMask, lo: lo >>> 0, hi: hi >>> 0, // the kernel's unsigned words (pte.ts)
     };
   }
 

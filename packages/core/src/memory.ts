@@ -1055,7 +1055,7 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
 
 /** zap_pte_range proper: the ptes [slot0, endSlot) of one pte table, mapping from vpn0 on. */
 /** Returns the number of pages (with a struct page) it unmapped. */
-function zapPteTable(k: Machine, vma: Vma, tbl: Uint32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): number {
+function zapPteTable(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): number {
   const pte = k.pte;
   const m = k.mem;
   const none = pte.none;
@@ -1123,7 +1123,7 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
 }
 
 /** copy_pte_range: copy_one_pte for the ptes [slot0, endSlot) of one source table into the child's. */
-function copyPteTable(k: Machine, dst: Vma, src: Vma, stbl: Uint32Array, slot0: number, endSlot: number, dtbl: Uint32Array, vpn0: number): void {
+function copyPteTable(k: Machine, dst: Vma, src: Vma, stbl: Int32Array, slot0: number, endSlot: number, dtbl: Int32Array, vpn0: number): void {
   const pte = k.pte;
   const m = k.mem;
   const cow = isCowMapping(src.flags);

@@ -9,11 +9,11 @@ import { MODERN_RELEASE } from './version.js';
 import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
 import { vmaModifyFlags, findVma } from './mmap.js';
-import { PG_mlocked, NO_MAPPING } from './page_alloc.js';
+import { PG_anon, PG_mlocked, NO_MAPPING } from './page_alloc.js';
 import { lruAddDrain, mlockFolio, munlockFolio } from './swap.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
-import type { Task, Vma } from './mm_types.js';
+import type { Mm, Task, Thread, Vma } from './mm_types.js';
 
 /** __mlock_vma_pages_range's page array: gup runs in batches of 16 (2.6.28+) */
 const MLOCK_BATCH = 16;
@@ -62,8 +62,7 @@ export function makePagesPresent(k: Machine, task: Task, vma: Vma, start: number
  * too: get_page/put_page, ML32 comment). A short count is no error by itself: the next call starts at
  * the failing page and returns its error (F2). Returns 0 or gup's -errno (untranslated).
  */
-function gupBatches(k: Machine, task: Task, start: number, end: number, write: boolean, force: boolean, visit: (pfn: number) => void): number {
-  const t = task.threads[0]!;
+function gupBatches(k: Machine, t: Thread, start: number, end: number, write: boolean, force: boolean, visit: (pfn: number) => void): number {
   let addr = start;
   let nr = (end - start) / PAGE_SIZE;
   while (nr > 0) {
@@ -84,7 +83,7 @@ function gupBatches(k: Machine, task: Task, start: number, end: number, write: b
 /** __mlock_vma_pages_range(vma, start, end, 1): pages with a mapping get PG_mlocked (mlock_vma_page). */
 function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   const m = k.mem;
-  return gupBatches(k, task, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
+  return gupBatches(k, task.threads[0]!, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
     // modern populate only faults: the fault's rmap add mlocks the page (mlock_vma_folio)
     if (k.f.mlockCount) return;
     if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
@@ -111,8 +110,11 @@ export function mlockVmaPagesRange(k: Machine, task: Task, vma: Vma, start: numb
   return 0;
 }
 
-/** The munlock half of mlock_fixup, after VM_LOCKED was cleared: PG_mlocked per release. */
-function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): void {
+/**
+ * The munlock half of mlock_fixup, after VM_LOCKED was cleared: PG_mlocked per release. `semHeld`:
+ * the caller holds this mm's mmap_sem for write (munlock, munmap; not exit_mmap), see munlockVmaPage.
+ */
+function munlockVmaPages(k: Machine, t: Thread, vma: Vma, start: number, end: number, semHeld: boolean): void {
   if (k.f.mlock === 'make_pages_present') return; // ≤2.6.27: clearing VM_LOCKED is all there is (no PG_mlocked)
   const m = k.mem;
   if (k.f.release <= 31) {
@@ -121,18 +123,81 @@ function munlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: n
     // breaks COW of write-protected ptes (F13; replaced by follow_page in 2.6.32, 408e82b78bc). The
     // model's gup has no "ignore permissions" flag; force (VM_MAY* only) is the same test here, as every
     // vma has VM_MAYREAD, and VM_MAYWRITE when VM_WRITE. Errors end the walk and are ignored.
-    gupBatches(k, task, start, end, (vma.flags & VM_WRITE) !== 0, true, (pfn) => {
-      if (m.mapping[pfn] !== NO_MAPPING) m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked; // munlock_vma_page
+    gupBatches(k, t, start, end, (vma.flags & VM_WRITE) !== 0, true, (pfn) => {
+      if (m.mapping[pfn] !== NO_MAPPING) munlockVmaPage(k, pfn, vma.mm, semHeld);
     });
     return;
   }
   // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
-  mlockPresentPages(k, vma, start, end, false);
+  // (the zero page is an error there), munlock_vma_page on a page with a mapping
+  const pt = vma.mm.pt;
+  const pte = k.pte;
+  for (let a = start; a < end; a += PAGE_SIZE) {
+    if (!pt.lookup(a / PAGE_SIZE)) continue;
+    const lo = pt.tbl[pt.slot]!;
+    const hi = pt.tbl[pt.slot + 1]!;
+    if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
+    const page = vmNormalPage(k, vma, a, lo, hi);
+    if (page >= 0 && m.mapping[page] !== NO_MAPPING) munlockVmaPage(k, page, vma.mm, semHeld);
+  }
 }
 
 /**
- * PG_mlocked on the pages already mapped in [start, end), no faults: 2.6.32 munlock_vma_pages_range
- * (follow_page) and modern mlock_vma_pages_range (a pte walk, mlock_folio / munlock_folio).
+ * munlock_vma_page (2.6.28–2.6.32): TestClearPageMlocked, then try_to_munlock walks the page's rmap
+ * (the file's i_mmap, or the vmas of its anon_vma) for a VM_LOCKED vma that maps it — 2.6.28's file
+ * walk takes any VM_LOCKED vma whose range covers the page's index, page_mapped_in_vma is required
+ * from 2.6.29 (508b9f8efda; the anon walk always had it) — and try_to_mlock_page mlocks the page
+ * again if down_read_trylock gets that vma's mmap_sem: never the munlocking mm's own while munlock or
+ * munmap holds it for write (`semHeld`); exit_mmap holds none.
+ */
+function munlockVmaPage(k: Machine, pfn: number, mm: Mm, semHeld: boolean): void {
+  const m = k.mem;
+  const f = m.flags[pfn]!;
+  if (!(f & PG_mlocked)) return;
+  m.flags[pfn] = f & ~PG_mlocked;
+  const anon = (f & PG_anon) !== 0;
+  const mapping = m.mapping[pfn]!;
+  const index = m.index[pfn]!;
+  for (const other of k.mms) {
+    if ((semHeld && other === mm) || other.mmapSemWriter) continue; // down_read_trylock fails
+    for (const vma of other.vmas) {
+      if (!(vma.flags & VM_LOCKED)) continue;
+      if (anon ? vma.anonVma?.id !== mapping : vma.file?.inode.mapping.id !== mapping) continue;
+      const addr = vma.start + (index - vma.pgoff) * PAGE_SIZE; // vma_address
+      if (addr < vma.start || addr >= vma.end) continue;
+      if ((anon || k.f.release >= 29) && !mapsPfn(k, vma, addr, pfn)) continue; // page_mapped_in_vma
+      m.flags[pfn] = m.flags[pfn]! | PG_mlocked; // try_to_mlock_page → mlock_vma_page
+      return;
+    }
+  }
+}
+
+/** page_mapped_in_vma: the pte at addr is present and maps pfn. */
+function mapsPfn(k: Machine, vma: Vma, addr: number, pfn: number): boolean {
+  const pt = vma.mm.pt;
+  if (!pt.lookup(addr / PAGE_SIZE)) return false;
+  const lo = pt.tbl[pt.slot]!;
+  const hi = pt.tbl[pt.slot + 1]!;
+  return !k.pte.isNone(lo, hi) && k.pte.present(lo) && k.pte.pfn(lo, hi) === pfn;
+}
+
+/**
+ * munlock_vma_pages_all (2.6.28–2.6.32, mm/mlock.c; called by do_munmap and exit_mmap before they
+ * unmap anything, "unlock any mlock()ed ranges before detaching vmas"): a VM_LOCKED vma loses the
+ * flag and its pages are munlocked as munlock(2) does it in that release — 2.6.28–2.6.31 with gup over
+ * the whole vma (absent pages are faulted in first), 2.6.32 with follow_page. ≤2.6.27 has no
+ * PG_mlocked to clear. Returns whether the vma was VM_LOCKED and munlocked here.
+ */
+export function munlockVmaPagesAll(k: Machine, t: Thread, vma: Vma, semHeld: boolean): boolean {
+  if (k.f.mlock !== 'mlock_vma_pages_range' || k.f.release === MODERN_RELEASE || !(vma.flags & VM_LOCKED)) return false;
+  vma.flags &= ~VM_LOCKED;
+  munlockVmaPages(k, t, vma, vma.start, vma.end, semHeld);
+  return true;
+}
+
+/**
+ * PG_mlocked on the pages already mapped in [start, end), no faults: modern mlock_vma_pages_range
+ * (a pte walk, mlock_folio / munlock_folio).
  */
 function mlockPresentPages(k: Machine, vma: Vma, start: number, end: number, on: boolean): void {
   const m = k.mem;
@@ -209,7 +274,7 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
   const pages = (end - start) / PAGE_SIZE;
   mm.lockedVm += on ? pages : -pages;
   if (!on) {
-    munlockVmaPages(k, task, vma, start, end);
+    munlockVmaPages(k, task.threads[0]!, vma, start, end, true);
     return 0;
   }
   if (k.f.mlock === 'make_pages_present') {

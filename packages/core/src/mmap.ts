@@ -10,7 +10,7 @@ import {
 import { FN } from './fault_ctx.js';
 import { resolveFaultKind, vmNormalPage, zapPteRange } from './memory.js';
 import { PG_anon, PG_anon_exclusive } from './page_alloc.js';
-import { makePagesPresent, mlockVmaPagesRange } from './mlock.js';
+import { makePagesPresent, mlockVmaPagesRange, munlockVmaPagesAll } from './mlock.js';
 import { MODERN_RELEASE } from './version.js';
 import type { Machine } from './machine.js';
 import type { AnonVma, Mm, Vma, OpenFile, Task } from './mm_types.js';
@@ -377,9 +377,22 @@ export function doMunmap(k: Machine, mm: Mm, start: number, len: number): number
   k.enter(FN.do_munmap);
   if (start % PAGE_SIZE !== 0 || len <= 0) return -EINVAL;
   const end = start + Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
-  for (const vma of vmasInRange(k, mm, start, end)) removeVma(k, vma);
+  const vmas = vmasInRange(k, mm, start, end);
+  munlockBeforeUnmap(k, mm, vmas, true);
+  for (const vma of vmas) removeVma(k, vma);
   freePgtables(mm, start, end);
   return 0;
+}
+
+/**
+ * do_munmap and exit_mmap 2.6.28–2.6.32: with mm->locked_vm set, every VM_LOCKED vma to go is
+ * munlocked (munlock_vma_pages_all) before anything is unmapped; do_munmap takes it off locked_vm.
+ */
+function munlockBeforeUnmap(k: Machine, mm: Mm, vmas: Vma[], semHeld: boolean): void {
+  if (k.f.mlock !== 'mlock_vma_pages_range' || k.f.release === MODERN_RELEASE || !mm.lockedVm) return;
+  const t = k.tasks.find((x) => x.mm === mm)?.threads[0];
+  if (!t) return;
+  for (const vma of vmas) if (munlockVmaPagesAll(k, t, vma, semHeld)) mm.lockedVm -= (vma.end - vma.start) / PAGE_SIZE;
 }
 
 function removeVma(k: Machine, vma: Vma): void {
@@ -405,6 +418,7 @@ function freePgtables(mm: Mm, start: number, end: number): void {
 /** exit_mmap: every vma goes, then every page table. */
 export function exitMmap(k: Machine, mm: Mm): void {
   k.enter(FN.exit_mmap);
+  munlockBeforeUnmap(k, mm, [...mm.vmas], false); // exit_mmap holds no mmap_sem
   for (const vma of [...mm.vmas]) removeVma(k, vma);
   mm.pt.freeRange(0, Number.MAX_SAFE_INTEGER, () => false);
 }

@@ -1,9 +1,9 @@
 // Page tables with the geometry the arch gives: one walk over the levels (not one function per
 // level as mm/memory.c writes it). Upper levels are plain arrays; the lowest level is a typed
-// array holding each pte as a pair of Uint32 (low word: flags and low pfn bits; high word: high
+// array holding each pte as a pair of signed 32-bit words (low word: flags and low pfn bits; high word: high
 // pfn bits). Tables are allocated lazily and freed on munmap (free_pgtables) and exit.
 
-type Dir = Array<Dir | Uint32Array | undefined>;
+type Dir = Array<Dir | Int32Array | undefined>;
 
 export class PageTables {
   /** pages covered by one entry at each level, top first */
@@ -16,13 +16,13 @@ export class PageTables {
   private readonly spanInv: number[];
   private root: Dir;
   /** result of the last walk: the pte table and the pte's slot (2 × index) */
-  tbl: Uint32Array = EMPTY;
+  tbl: Int32Array = EMPTY;
   slot = 0;
   /** number of allocated tables per level (index 0 = top level, always 1) */
   readonly tablesPerLevel: number[];
   // one-entry walk cache: last leaf key → table (design notes §3: ~20%)
   private cacheKey = -1;
-  private cacheTbl: Uint32Array = EMPTY;
+  private cacheTbl: Int32Array = EMPTY;
 
   /**
    * @param canAlloc asked before a new table is allocated; false makes the walk fail (the fault
@@ -71,7 +71,7 @@ export class PageTables {
       if (next === undefined) {
         if (!allocate || !this.canAlloc()) return false;
         if (level === last - 1) {
-          const t = new Uint32Array(this.leafEntries * 2);
+          const t = new Int32Array(this.leafEntries * 2);
           if (this.noneLo !== 0) for (let k = 0; k < t.length; k += 2) t[k] = this.noneLo;
           next = t;
         } else {
@@ -80,7 +80,7 @@ export class PageTables {
         dir[i] = next;
         this.tablesPerLevel[level + 1]!++;
       }
-      if (level === last - 1) return this.hit(key, next as Uint32Array, vpn);
+      if (level === last - 1) return this.hit(key, next as Int32Array, vpn);
       dir = next as Dir;
     }
     return false;
@@ -88,7 +88,7 @@ export class PageTables {
 
   // Table references are stored only when they change: a freshly allocated table is a young object,
   // and each store of it into an old one runs the write barrier's slow path.
-  private hit(key: number, t: Uint32Array, vpn: number): boolean {
+  private hit(key: number, t: Int32Array, vpn: number): boolean {
     this.cacheKey = key;
     if (this.cacheTbl !== t) this.cacheTbl = t;
     if (this.tbl !== t) this.tbl = t;
@@ -111,13 +111,13 @@ export class PageTables {
   }
 
   /** Visits every leaf table with the first vpn it maps. */
-  forEachLeaf(fn: (tbl: Uint32Array, firstVpn: number) => void): void {
+  forEachLeaf(fn: (tbl: Int32Array, firstVpn: number) => void): void {
     const walk = (dir: Dir, level: number, base: number): void => {
       for (let i = 0; i < dir.length; i++) {
         const next = dir[i];
         if (next === undefined) continue;
         const vpn = base + i * this.span[level]!;
-        if (level === this.entries.length - 2) fn(next as Uint32Array, vpn);
+        if (level === this.entries.length - 2) fn(next as Int32Array, vpn);
         else walk(next as Dir, level + 1, vpn);
       }
     };
@@ -169,4 +169,4 @@ export class PageTables {
   }
 }
 
-const EMPTY = new Uint32Array(2);
+const EMPTY = new Int32Array(2);

@@ -223,4 +223,76 @@ describe('F13: munlock', () => {
       expect(k.pageInfo(k.readPte(p, addr).pfn)!.flags, v).not.toContain('mlocked');
     }
   });
+
+  // do_munmap and exit_mmap (2.6.28+): "unlock any mlock()ed ranges before detaching vmas" —
+  // munlock_vma_pages_all clears VM_LOCKED and munlocks the pages, so the page-cache page that
+  // outlives the mapping is not left PG_mlocked (≤2.6.27 has no PG_mlocked)
+  test('munmap and exit munlock a VM_LOCKED vma first: the page-cache page is not left mlocked (2.6.28+)', () => {
+    for (const v of ['2.6.28', '2.6.31', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, a, PS));
+      const pfn = k.readPte(p, a).pfn;
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.munmap(p, a, PS));
+      expect(p.mm!.lockedVm, v).toBe(0);
+      expect(k.pageInfo(pfn)!.flags, `${v} munmap`).not.toContain('mlocked');
+      const b = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, b, PS));
+      expect(k.readPte(p, b).pfn, v).toBe(pfn); // the same cached page, mlocked again
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.exit(p));
+      expect(k.pageInfo(pfn)!.flags, `${v} exit`).not.toContain('mlocked');
+    }
+  });
+
+  // The munlock inside munmap is munlock(2)'s walk: 2.6.28–2.6.31 gup with write on a VM_WRITE vma
+  // COWs the ptes fork write-protected (VM_LOCKED is already clear, so do_wp_page leaves the old page
+  // mlocked, the child's now); 2.6.32's follow_page faults nothing and munlocks the shared page
+  test('munmap of an mlocked vma after fork: 2.6.31 COWs each page first, 2.6.32 munlocks without a fault', () => {
+    for (const [v, faults, childPageMlocked] of [['2.6.31', 4, true], ['2.6.32', 0, false]] as const) {
+      const { k, p, a } = lockedAfterFork(v);
+      const shared = k.readPte(p, a).pfn;
+      const r = clean(k.munmap(p, a, 4 * PS));
+      expect(r.faults.length, v).toBe(faults);
+      expect(r.faults.every((f) => f.chain.includes('do_wp_page')), v).toBe(true);
+      const c = k.tasks.find((t) => t.name === 'c')!;
+      expect(k.readPte(c, a).pfn, v).toBe(shared);
+      expect(k.pageInfo(shared)!.flags.includes('mlocked'), v).toBe(childPageMlocked);
+    }
+  });
+
+  // munlock_vma_page → try_to_munlock: another VM_LOCKED vma that maps the page mlocks it again
+  // (try_to_mlock_page), if its mmap_sem can be taken — not the munlocking process's own (held for
+  // write), so a second locked vma of the same process does not keep it. 2.6.28's file walk takes any
+  // VM_LOCKED vma covering the page's index; 2.6.29 (508b9f8efda) wants the page mapped there, which a
+  // private vma holding its own COW copy does not
+  test('munlock keeps PG_mlocked for another process\'s VM_LOCKED vma; 2.6.28 also for one that maps a COW copy', () => {
+    for (const [v, privateCopyKeeps] of [['2.6.28', true], ['2.6.29', false], ['2.6.32', false]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const q = k.spawn('q');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      const a2 = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      const b = mapFile(k, q, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      for (const [t, x] of [[p, a], [p, a2], [q, b]] as const) clean(k.mlock(t, x, PS));
+      const pfn = k.readPte(p, a).pfn;
+      expect(k.readPte(q, b).pfn).toBe(pfn);
+      clean(k.munlock(q, b, PS));
+      expect(k.pageInfo(pfn)!.flags, `${v} p's vmas still locked`).toContain('mlocked');
+      clean(k.munlock(p, a, PS));
+      expect(k.pageInfo(pfn)!.flags, `${v} only p's own a2 left`).not.toContain('mlocked');
+      // q: a private writable mapping of the same page, written (a COW copy), then mlocked
+      const c = mapFile(k, q, '/tmp/f', 1, RW, MAP_PRIVATE);
+      clean(k.access(q.threads[0]!, c, true));
+      clean(k.mlock(q, c, PS));
+      expect(k.readPte(q, c).pfn).not.toBe(pfn);
+      clean(k.munlock(p, a2, PS));
+      clean(k.mlock(p, a2, PS));
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.munlock(p, a2, PS));
+      expect(k.pageInfo(pfn)!.flags.includes('mlocked'), `${v} private copy`).toBe(privateCopyKeeps);
+    }
+  });
 });

@@ -3,7 +3,9 @@
 // non-NULL anon_vma. Per release: ≤2.6.28 merges file mappings after ->mmap, 2.6.29+ before it
 // (ignoring VM_CAN_NONLINEAR); modern does not lend a forked child's anon_vma.
 import { describe, expect, test } from 'vitest';
-import { MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, VM_RAND_READ, VM_SEQ_READ, type Machine, type Task } from '@mixedmap/core';
+import {
+  MADV_DOFORK, MADV_DONTFORK, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, VM_DONTCOPY, VM_IO, VM_RAND_READ, VM_SEQ_READ, type Machine, type Task,
+} from '@mixedmap/core';
 import { machine, anon, mapFile, clean, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 const RW = PROT_READ | PROT_WRITE;
@@ -166,6 +168,41 @@ describe('vma_merge after a flag change', () => {
       expect(p.mm!.vmas.length, v).toBe(3);
       clean(k.madvise(p, m, 4 * PS, MADV_NORMAL));
       expect(vmas(p), v).toEqual([[m, m + 4 * PS]]);
+    }
+  });
+});
+
+describe('MADV_DONTFORK / MADV_DOFORK (madvise_behavior: VM_DONTCOPY; dup_mmap skips such a vma)', () => {
+  test('the range splits off, fork leaves it out of the child, MADV_DOFORK merges it back', () => {
+    for (const v of RELEASES) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const m = anon(k, p, 3);
+      for (let i = 0; i < 3; i++) write(k, p, m + i * PS);
+      expect(clean(k.madvise(p, m + PS, PS, MADV_DONTFORK)).ret, v).toBe(0);
+      expect(vmas(p), v).toEqual([[m, m + PS], [m + PS, m + 2 * PS], [m + 2 * PS, m + 3 * PS]]);
+      expect(k.findVmaOf(p, m + PS)!.flags & VM_DONTCOPY, v).toBe(VM_DONTCOPY);
+      const c = clean(k.fork(p, 'c')).child!;
+      expect(vmas(c), v).toEqual([[m, m + PS], [m + 2 * PS, m + 3 * PS]]);
+      expect(k.readPte(c, m + PS).none, v).toBe(true);
+      expect(k.readPte(p, m + PS).write, v).toBe(true); // never write-protected: not copied
+      expect(k.readPte(p, m).write, v).toBe(false);
+      expect(k.access(c.threads[0]!, m + PS, false).outcome, v).toBe('SIGSEGV');
+      expect(clean(k.madvise(p, m, 3 * PS, MADV_DOFORK)).ret, v).toBe(0);
+      expect(vmas(p), v).toEqual([[m, m + 3 * PS]]);
+    }
+  });
+
+  test('MADV_DOFORK refuses a VM_IO vma with EINVAL and stops the walk there; MADV_DONTFORK does not', () => {
+    for (const v of ['2.6.19', '2.6.27', '2.6.32', '6.x']) {
+      const k = machine(v, { dev: { mode: 'remap' } });
+      const p = k.spawn('p');
+      const d = mapFile(k, p, '/dev/testdev', 2, RW, MAP_SHARED);
+      expect(k.findVmaOf(p, d)!.flags & VM_IO, v).toBe(VM_IO);
+      expect(clean(k.madvise(p, d, 2 * PS, MADV_DONTFORK)).ret, v).toBe(0);
+      expect(k.findVmaOf(p, d)!.flags & VM_DONTCOPY, v).toBe(VM_DONTCOPY);
+      expect(k.madvise(p, d, 2 * PS, MADV_DOFORK).errno, v).toBe('EINVAL');
+      expect(k.findVmaOf(p, d)!.flags & VM_DONTCOPY, v).toBe(VM_DONTCOPY);
     }
   });
 });

@@ -21,7 +21,7 @@
  *          HINT: an address (hex) tried with MAP_FIXED_NOREPLACE, or 0
  *     munmap MID OFF LEN | mprotect MID OFF LEN PROT | mlock MID OFF LEN | munlock MID OFF LEN
  *     madvise MID OFF LEN ADVICE    ADVICE: dontneed | populate_read | populate_write | random | normal |
- *                                   sequential | willneed
+ *                                   sequential | willneed | dontfork | dofork
  *     read MID OFF | write MID OFF | poke MID OFF | peek MID OFF   (poke/peek: /proc/self/mem)
  *     fork CHILD_TID | exit | truncate FID SIZE | fail ERRNO (a step the model side refused)
  *   end
@@ -345,6 +345,8 @@ static void parse_program(FILE *in, unsigned long cli_limit) {
           else if (strcmp(a[3], "normal") == 0) s->advice = MADV_NORMAL;
           else if (strcmp(a[3], "sequential") == 0) s->advice = MADV_SEQUENTIAL;
           else if (strcmp(a[3], "willneed") == 0) s->advice = MADV_WILLNEED;
+          else if (strcmp(a[3], "dontfork") == 0) s->advice = MADV_DONTFORK;
+          else if (strcmp(a[3], "dofork") == 0) s->advice = MADV_DOFORK;
           else fatal_program(lineno, "unknown advice \"%s\"", a[3]);
           break;
         case OP_READ: case OP_WRITE: case OP_POKE: case OP_PEEK:

@@ -165,11 +165,11 @@ export const STEP_SCHEMA: Schema = {
       fields: { pfn: req(hex('the pfn the next allocation should return')) },
     },
     madvise: {
-      doc: 'madvise(2): dontneed zaps the range, populate_read/populate_write fault it in, random/normal/sequential/willneed are hints',
+      doc: 'madvise(2): dontneed zaps the range, populate_read/populate_write fault it in, dontfork/dofork set/clear VM_DONTCOPY (fork leaves the range out of the child), random/normal/sequential/willneed are hints',
       fields: {
         addr: req(address('start address')),
         length: req(size('length in bytes')),
-        advice: req(enumOf(['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populate_read', 'populate_write'], 'MADV_* advice')),
+        advice: req(enumOf(['normal', 'random', 'sequential', 'willneed', 'dontneed', 'populate_read', 'populate_write', 'dontfork', 'dofork'], 'MADV_* advice')),
       },
     },
     poke: { doc: 'a forced one-byte write through /proc/PID/mem (access_process_vm with FOLL_FORCE); EIO when nothing could be written', fields: { addr: req(address('the address')) } },

@@ -5,7 +5,7 @@ import {
   createMachine, ConfigError, kernelName, vmFlagNames, PAGE_SIZE, PAGE_FLAG_NAMES, PG_anon, PG_reserved,
   PROT_READ, PROT_WRITE, PROT_EXEC, PROT_NONE, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_POPULATE,
   FOLL_WRITE, FOLL_TOUCH, FOLL_GET, FOLL_ANON, FOLL_DUMP, FOLL_FORCE, FOLL_NOZERO, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
-  MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+  MADV_DONTNEED, MADV_POPULATE_READ, MADV_POPULATE_WRITE, MADV_DONTFORK, MADV_DOFORK,
   type Machine, type OpResult, type PteInfo, type PageInfo, type Task, type Thread, type OpenFile,
 } from '@mixedmap/core';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -18,7 +18,7 @@ import type { Expect, PteExpect, Step } from './types.js';
 
 export const MADV: Record<string, number> = {
   normal: MADV_NORMAL, random: MADV_RANDOM, sequential: MADV_SEQUENTIAL, willneed: MADV_WILLNEED, dontneed: MADV_DONTNEED,
-  populate_read: MADV_POPULATE_READ, populate_write: MADV_POPULATE_WRITE,
+  populate_read: MADV_POPULATE_READ, populate_write: MADV_POPULATE_WRITE, dontfork: MADV_DONTFORK, dofork: MADV_DOFORK,
 };
 export const PROT_BITS: Record<string, number> = { read: PROT_READ, write: PROT_WRITE, exec: PROT_EXEC, none: PROT_NONE };
 export const MAP_BITS: Record<string, number> = {
