@@ -5,6 +5,7 @@ import { PAGE_SIZE } from './constants.js';
 import { FN } from './fault_ctx.js';
 import { zapPteRange } from './memory.js';
 import { NO_MAPPING, PG_dirty } from './page_alloc.js';
+import { folioAddLru } from './swap.js';
 import type { Machine } from './machine.js';
 import type { AddressSpace } from './mm_types.js';
 
@@ -17,6 +18,7 @@ export function findOrCreatePage(k: Machine, mapping: AddressSpace, pgoff: numbe
     k.mem.mapping[pfn] = mapping.id;
     k.mem.index[pfn] = pgoff;
     mapping.pages.set(pgoff, pfn); // the page cache's reference is the allocation's
+    if (k.f.mlockCount) folioAddLru(k, pfn); // modern shmem_get_folio: onto the CPU's lru_add batch
   }
   k.mem.getPage(pfn);
   return pfn;

@@ -14,6 +14,7 @@ import { FaultCtx, FN, FN_NAMES } from './fault_ctx.js';
 import { FOLLOW_EFAULT, FOLLOW_NULL, copyPageRange, faultResume, faultStart, followPage, vmNormalPage, zapPteRange } from './memory.js';
 import { getUserPages, getUserPagesFast, GupLivelock } from './gup.js';
 import { doMlock } from './mlock.js';
+import { lruAddDrain } from './swap.js';
 import { doMmap, doMunmap, doMprotect, exitMmap, findVma, vmaModifyFlags, type MmapArgs } from './mmap.js';
 import { truncateInodePages } from './filemap.js';
 import { ConfigError, KernelBug } from './oops.js';
@@ -408,6 +409,7 @@ export class Machine {
       this.curFault = null;
       this.resetOpChain();
     }
+    if (this.f.mlockCount) lruAddDrain(this); // the operation's per-CPU batches processed (swap.ts)
     if (res.ret !== undefined && res.ret < 0 && res.errno === undefined) {
       res.errno = errnoName(res.ret);
       if (res.outcome === 'ok') res.outcome = 'error';
@@ -607,6 +609,7 @@ export class Machine {
     };
     const finish = (r: Partial<OpResult>): boolean => {
       release();
+      if (this.f.mlockCount) lruAddDrain(this); // the access's per-CPU batches processed (swap.ts)
       s.result = { outcome: 'ok', ...r, faults: s.faults, reports: s.reports };
       return true;
     };

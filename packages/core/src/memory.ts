@@ -18,6 +18,7 @@ import {
 } from './fault_ctx.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
 import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
+import { lruAddDrain } from './swap.js';
 import { findMergeableAnonVma } from './mmap.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, Thread } from './mm_types.js';
@@ -559,7 +560,7 @@ function faultAround(k: Machine, c: FaultCtx): boolean {
     const { tbl, slot } = vma.mm.pt;
     if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) continue;
     k.mem.getPage(pfn);
-    pageAddFileRmap(k, pfn);
+    pageAddFileRmap(k, pfn, vma);
     vma.mm.fileRss++;
     tbl[slot] = pte.pfnPteLo(pfn, vma.pageProt);
     tbl[slot + 1] = pte.pfnPteHi(pfn);
@@ -602,7 +603,8 @@ function doFaultAfterHandler(k: Machine, c: FaultCtx, ret: number): number {
         return VM_FAULT_OOM;
       }
       k.mem.setGen(np, k.mem.readGen(page)); // copy_user_highpage
-      if (k.f.cowMunlock !== 'none' && vma.flags & VM_LOCKED) clearPageMlock(k, page);
+      // 2.6.28+ __do_fault: clear_page_mlock on the file page; modern do_cow_fault never mapped it
+      if (k.f.cowMunlock !== 'none' && !k.f.mlockCount && vma.flags & VM_LOCKED) clearPageMlock(k, page);
       c.newPage = np;
     } else if (vma.ops?.pageMkwrite) {
       c.enter(FN.page_mkwrite);
@@ -648,7 +650,7 @@ function doFaultCommit(k: Machine, c: FaultCtx): number {
       setAnonExclusive(k, install); // modern do_cow_fault: the private copy is exclusive
     } else {
       c.mm.fileRss++;
-      pageAddFileRmap(k, install);
+      pageAddFileRmap(k, install, vma);
       if (c.write) m.flags[install] = m.flags[install]! | PG_dirty; // set_page_dirty + dirty balancing
     }
     c.tbl[c.slot] = entry;
@@ -843,7 +845,8 @@ function wpCowMunlock(k: Machine, c: FaultCtx, old: number): void {
     // the oops leaves new_page allocated and charged: the kernel leaks it
     k.bug('NULL pointer dereference: clear_page_mlock(old_page == NULL) in do_wp_page (v2.6.28, fixed by ab92661d5d9)', c.chainNames());
   }
-  if (k.f.cowMunlock !== 'none' && old >= 0) clearPageMlock(k, old);
+  // modern wp_page_copy: the old page's rmap removal munlocks it (pageRemoveRmap, counted)
+  if (k.f.cowMunlock !== 'none' && !k.f.mlockCount && old >= 0) clearPageMlock(k, old);
 }
 
 function wpReuse(k: Machine, c: FaultCtx): number {
@@ -928,7 +931,7 @@ function insertPage(k: Machine, vma: Vma, address: number, pfn: number, prot: nu
   if (!pte.isNone(tbl[slot]!, tbl[slot + 1]!)) return -EBUSY;
   m.getPage(pfn);
   mm.fileRss++;
-  pageAddFileRmap(k, pfn);
+  pageAddFileRmap(k, pfn, vma);
   tbl[slot] = pte.pfnPteLo(pfn, prot); // not special; young only if prot carries it
   tbl[slot + 1] = pte.pfnPteHi(pfn);
   return 0;
@@ -1039,15 +1042,20 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
   k.enter(FN.zap_pte_range);
   const pt = vma.mm.pt;
   const endVpn = end / PAGE_SIZE;
+  let pages = 0;
   for (let vpn = start / PAGE_SIZE; vpn < endVpn; ) {
     const stop = pt.tableEnd(vpn, endVpn);
-    if (pt.lookup(vpn)) zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2, vpn, checkMapping);
+    if (pt.lookup(vpn)) pages += zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + (stop - vpn) * 2, vpn, checkMapping);
     vpn = stop;
   }
+  // modern tlb_finish_mmu: the gathered pages go through free_pages_and_swap_cache, which starts
+  // with lru_add_drain() (the CPU's mlock batch too)
+  if (pages && k.f.mlockCount) lruAddDrain(k);
 }
 
 /** zap_pte_range proper: the ptes [slot0, endSlot) of one pte table, mapping from vpn0 on. */
-function zapPteTable(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): void {
+/** Returns the number of pages (with a struct page) it unmapped. */
+function zapPteTable(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endSlot: number, vpn0: number, checkMapping: number | undefined): number {
   const pte = k.pte;
   const m = k.mem;
   const none = pte.none;
@@ -1079,6 +1087,7 @@ function zapPteTable(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endSl
   }
   vma.mm.anonRss -= anonRss; // add_mm_rss once per pte table, as zap_pte_range does
   vma.mm.fileRss -= fileRss;
+  return anonRss + fileRss;
 }
 
 /** zap_vma_ptes (2.6.27+): drivers may zap VM_PFNMAP ranges only. */

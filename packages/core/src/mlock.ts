@@ -10,6 +10,7 @@ import { FN } from './fault_ctx.js';
 import { getUserPages } from './gup.js';
 import { vmaModifyFlags, findVma } from './mmap.js';
 import { PG_anon, PG_mlocked, NO_MAPPING } from './page_alloc.js';
+import { lruAddDrain, mlockFolio, munlockFolio } from './swap.js';
 import { vmNormalPage } from './memory.js';
 import type { Machine } from './machine.js';
 import type { Mm, Task, Thread, Vma } from './mm_types.js';
@@ -83,6 +84,8 @@ function gupBatches(k: Machine, t: Thread, start: number, end: number, write: bo
 function mlockVmaPages(k: Machine, task: Task, vma: Vma, start: number, end: number): number {
   const m = k.mem;
   return gupBatches(k, task.threads[0]!, start, end, populateWrite(k, vma), populateForce(k, vma), (pfn) => {
+    // modern populate only faults: the fault's rmap add mlocks the page (mlock_vma_folio)
+    if (k.f.mlockCount) return;
     if (m.mapping[pfn] !== NO_MAPPING && vma.flags & VM_LOCKED) m.flags[pfn] = m.flags[pfn]! | PG_mlocked;
   });
 }
@@ -206,7 +209,12 @@ function mlockPresentPages(k: Machine, vma: Vma, start: number, end: number, on:
     const hi = pt.tbl[pt.slot + 1]!;
     if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
     const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page >= 0) m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
+    if (page < 0) continue;
+    if (k.f.mlockCount) {
+      // modern mlock_pte_range: mlock_folio / munlock_folio, counted
+      if (on) mlockFolio(k, page);
+      else munlockFolio(k, page);
+    } else m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
   }
 }
 
@@ -245,8 +253,11 @@ function mlockFixup(k: Machine, task: Task, vma: Vma, start: number, end: number
     if (vma.flags & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP | VM_HUGETLB)) return 0;
     vma = vmaModifyFlags(k, vma, start, end, newflags);
     mm.lockedVm += on ? (end - start) / PAGE_SIZE : -(end - start) / PAGE_SIZE;
-    // mlock_vma_pages_range: only the pages already mapped are (un)locked here, no faults
+    // mlock_vma_pages_range: only the pages already mapped are (un)locked here, no faults, between
+    // two lru_add_drain()s
+    lruAddDrain(k);
     mlockPresentPages(k, vma, start, end, on);
+    lruAddDrain(k);
     return 0;
   }
   if (k.f.mlock === 'mlock_vma_pages_range') {

@@ -70,6 +70,14 @@ export class MemoryModel {
   flags = new Uint32Array(0);
   /** page->mapping: an address_space id, an anon_vma id (with PG_anon), or NO_MAPPING */
   mapping = new Int32Array(0);
+  /**
+   * The modern profile's mlock accounting (k.f.mlockCount, swap.ts): the pages on the unevictable
+   * list with their folio->mlock_count, and the CPU's lru_add batch (pfns) and mlock batch
+   * (pfn * 4 + kind) not yet processed
+   */
+  readonly mlockCount = new Map<number, number>();
+  lruAddBatch: number[] = [];
+  mlockBatch: number[] = [];
   /** page->index: file offset in pages */
   index = new Uint32Array(0);
   /** content generation id per struct-page frame */
@@ -253,6 +261,10 @@ export class MemoryModel {
   private freePage(pfn: number): void {
     if (this.flags[pfn]! & PG_reserved) return; // reserved pages are never handed back (bad_page in the kernel)
     this.flags[pfn] = PG_buddy;
+    if (this.mlockCount.size) this.mlockCount.delete(pfn);
+    // the kernel's batches hold a reference until processed; the model frees the page and forgets its entries
+    if (this.lruAddBatch.length) this.lruAddBatch = this.lruAddBatch.filter((x) => x !== pfn);
+    if (this.mlockBatch.length) this.mlockBatch = this.mlockBatch.filter((x) => Math.floor(x / 4) !== pfn);
     this.mapping[pfn] = NO_MAPPING;
     this.mapcount[pfn] = -1;
     this.freeStack[this.freeTop++] = pfn;

@@ -6,10 +6,20 @@ import type { Vma } from './mm_types.js';
 import { VM_LOCKED } from './constants.js';
 import { PG_anon, PG_mlocked } from './page_alloc.js';
 import { vmSpecial } from './mmap.js';
+import { folioAddLru, mlockFolio, mlockNewFolio, munlockFolio } from './swap.js';
 
-/** page_add_file_rmap: one more pte maps this page. */
-export function pageAddFileRmap(k: Machine, pfn: number): void {
+/** page_add_file_rmap: one more pte maps this page (modern: in `vma`, which may mlock it). */
+export function pageAddFileRmap(k: Machine, pfn: number, vma?: Vma): void {
   k.mem.mapcount[pfn]!++;
+  if (vma && k.f.mlockCount) mlockVmaFolio(k, pfn, vma);
+}
+
+/**
+ * Modern mlock_vma_folio (mm/internal.h), called by the rmap add of a small folio: a pte in a
+ * VM_LOCKED vma that is not VM_SPECIAL mlocks the page (mlock_folio).
+ */
+function mlockVmaFolio(k: Machine, pfn: number, vma: Vma): void {
+  if ((vma.flags & VM_LOCKED) && !(vma.flags & vmSpecial(k))) mlockFolio(k, pfn);
 }
 
 /** page_add_new_anon_rmap: first mapping of a fresh anonymous page. */
@@ -19,7 +29,14 @@ export function pageAddNewAnonRmap(k: Machine, pfn: number, vma: Vma, address: n
   m.flags[pfn] = m.flags[pfn]! | PG_anon;
   m.mapping[pfn] = vma.anonVma ? vma.anonVma.id : 0;
   m.index[pfn] = Math.floor((address - vma.start) / 4096) + vma.pgoff;
-  if (vma.flags & VM_LOCKED) mlockNewPage(k, pfn, vma);
+  if (k.f.mlockCount) folioAddLruVma(k, pfn, vma);
+  else if (vma.flags & VM_LOCKED) mlockNewPage(k, pfn, vma);
+}
+
+/** Modern folio_add_lru_vma, which follows every folio_add_new_anon_rmap: mlock_new_folio in a VM_LOCKED vma. */
+function folioAddLruVma(k: Machine, pfn: number, vma: Vma): void {
+  if ((vma.flags & VM_LOCKED) && !(vma.flags & vmSpecial(k))) mlockNewFolio(k, pfn);
+  else folioAddLru(k, pfn);
 }
 
 /**
@@ -51,7 +68,10 @@ export function pageDupRmap(k: Machine, pfn: number, chain: () => string[]): voi
 export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, chain: () => string[]): number {
   const m = k.mem;
   const mc = --m.mapcount[pfn]!;
-  if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
+  if (k.f.mlockCount) {
+    // modern munlock_vma_folio: a pte of a VM_LOCKED vma going is one mlock less
+    if (vma.flags & VM_LOCKED) munlockFolio(k, pfn);
+  } else if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
     // last mapping gone: munlock the page (clear_page_mlock)
     m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
   }

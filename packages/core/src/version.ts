@@ -98,6 +98,13 @@ export interface Features {
   anonExclusive: boolean;
   /** a forced (ptrace, /proc/PID/mem) write may COW into a read-only shared mapping (2.6) or is refused (modern: -EFAULT → EIO) */
   forceWriteShared: boolean;
+  /**
+   * modern mlock_count (5.18 "mm/munlock: rmap call mlock_vma_page() munlock_vma_page()" [UNVERIFIED]):
+   * every pte a VM_LOCKED vma gains or loses mlocks or munlocks its page (mlock_vma_folio /
+   * munlock_vma_folio in the rmap calls), PG_mlocked goes when the page's mlock_count reaches 0.
+   * 2.6.28–2.6.32 set PG_mlocked in mlock/populate and clear it per page (clear_page_mlock, munlock_vma_page)
+   */
+  mlockCount: boolean;
   /** xip/mspec etc. may query this to pick their per-version behaviour */
   [extra: string]: unknown;
 }
@@ -198,6 +205,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     faultAround: r === MODERN_RELEASE ? 16 : 0,
     forceWriteShared: r !== MODERN_RELEASE,
     anonExclusive: r === MODERN_RELEASE,
+    mlockCount: r === MODERN_RELEASE,
     zapSeqReadHint: r >= 29,
     cowAnonVmaFirst: r === MODERN_RELEASE,
     mprotectUnaccount: r === MODERN_RELEASE,

@@ -40,6 +40,10 @@ export function stateKey(k: Machine, threads: Thread[], progress: string): strin
   [h1, h2] = hashArray(h1, h2, m.flags, n);
   [h1, h2] = hashArray(h1, h2, m.freeList());
   const parts: string[] = [progress, `free ${m.freeCount()} next ${m.peekFree()}`];
+  // the 6.x profile's mlock accounting (swap.ts): counts, and batches an access left unprocessed
+  if (m.mlockCount.size || m.lruAddBatch.length || m.mlockBatch.length) {
+    parts.push(`mlock ${[...m.mlockCount].sort((a, b) => a[0] - b[0]).join(';')} batches ${m.lruAddBatch.join(',')}/${m.mlockBatch.join(',')}`);
+  }
   for (const mm of k.mms) {
     if (mm.users === 0) continue;
     parts.push(`mm${mm.id} rss ${mm.fileRss}/${mm.anonRss} locked ${mm.lockedVm} sem ${mm.mmapSemReaders}/${mm.mmapSemWriter}`);

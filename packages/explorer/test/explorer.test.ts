@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { loadLitmus, explore, renderExplore, exploreJson, parseCondition, type ExploreResult } from '@mixedmap/explorer';
+import { loadLitmus, explore, renderExplore, exploreJson, parseCondition, stateKey, type ExploreResult } from '@mixedmap/explorer';
 import { ScenarioError } from '@mixedmap/scenario';
 
 const DIR = join(import.meta.dirname, '../../../examples/litmus');
@@ -254,5 +254,22 @@ describe('parallel exploration over worker threads', () => {
       expect([two.ok, two.interleavings, two.positive, two.negative, two.states.length]).toEqual([one.ok, one.interleavings, one.positive, one.negative, one.states.length]);
       expect(two.counterexample?.trace.length).toBe(one.counterexample?.trace.length);
     }
+  });
+});
+
+describe('state keys', () => {
+  test('two states that differ only in a page\'s mlock_count (the 6.x profile) are two states', async () => {
+    const { createMachine, PROT_READ, PROT_WRITE, MAP_SHARED, MAP_ANONYMOUS } = await import('@mixedmap/core');
+    const x86 = (await import('@mixedmap/arch-x86')).default;
+    const pagecache = (await import('@mixedmap/driver-pagecache')).default;
+    const k = createMachine({ arch: x86, kernel: '6.x', drivers: [{ driver: pagecache, settings: {} }] });
+    const p = k.spawn('p');
+    const a = k.mmap(p, { length: 4096, prot: PROT_READ | PROT_WRITE, flags: MAP_SHARED | MAP_ANONYMOUS }).addr!;
+    k.access(p.threads[0]!, a, true);
+    k.mlock(p, a, 4096);
+    const pfn = k.readPte(p, a).pfn;
+    const before = stateKey(k, p.threads, '');
+    k.mem.mlockCount.set(pfn, 2); // as if a second VM_LOCKED pte had counted it: the next munlock keeps PG_mlocked
+    expect(stateKey(k, p.threads, '')).not.toBe(before);
   });
 });

@@ -559,6 +559,27 @@ static void flush_tlb_mm(void) {
   madvise(tlb_dummy, TLB_DUMMY_PAGES * PAGE, MADV_DONTNEED);
 }
 
+/*
+ * Drain this CPU's per-CPU folio batches before a snapshot. munlock_folio (a COW in a VM_LOCKED vma,
+ * a zap without an mmu_gather flush) only queues the folio on the CPU's mlock_fbatch; PG_mlocked is
+ * cleared when that batch is processed, which is timing. lru_add_drain() processes it (with
+ * mlock_drain_local), and MADV_COLD calls lru_add_drain() first thing (madvise_cold), even on a range
+ * with nothing mapped: the dummy range. Every task of the program runs on the supervisor's CPU
+ * (pin_cpu), so a local drain covers every batch a step filled. Without MADV_COLD (before 5.4)
+ * mlock+munlock of the dummy does the same (mlock_vma_pages_range drains).
+ */
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+static void drain_cpu_batches(void) {
+  if (!tlb_dummy) {
+    void *p = mmap(NULL, TLB_DUMMY_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    tlb_dummy = p;
+  }
+  if (madvise(tlb_dummy, PAGE, MADV_COLD) != 0 && mlock(tlb_dummy, PAGE) == 0) munlock(tlb_dummy, PAGE);
+}
+
 static void open_self_files(void) {
   if (selfmem_fd >= 0) close(selfmem_fd);
   if (pagemap_fd >= 0) close(pagemap_fd);
@@ -753,6 +774,7 @@ static void do_step(const struct step *s, struct reply *r) {
 }
 
 static void snapshot(void) {
+  drain_cpu_batches(); /* PG_mlocked as the mm state has it, not as the batches left it */
   out("{\"task\":%d,\"maps\":[", my_tid);
   int first = 1;
   for (int m = 0; m < P.nmaps; m++) {

@@ -16,7 +16,7 @@ export interface OracleOptions {
 
 /** One difference between the model and the kernel at one step. */
 export interface Difference {
-  /** outcome | faults | tasks | present | zero | exclusive | frame */
+  /** outcome | faults | tasks | present | zero | exclusive | mlocked | frame */
   facet: string;
   /** where: "p:m+1p" for a page, "" for the step */
   where: string;
@@ -31,7 +31,7 @@ export interface OracleStep {
   task: string;
   model: SideStep;
   kernel: SideStep | null;
-  /** frame labels per task/mapping/page (".", "Z", "1", "1x" = frame 1 mapped once) */
+  /** frame labels per task/mapping/page (".", "Z", "1", "1x" = frame 1 mapped once, "1xL" = and PG_mlocked) */
   modelPages: Record<string, string[]>;
   kernelPages: Record<string, string[]>;
   differences: Difference[];
@@ -102,9 +102,10 @@ function labels(plan: Plan, s: LoadedScenario, tasks: TaskView[], pfnsKnown: boo
       out[`${t.task}:${mapName(plan, s, mp.mid)}`] = mp.pages.map((p) => {
         if (!p.present) return '.';
         if (p.zero) return 'Z';
-        if (!pfnsKnown || p.pfn === null) return p.exclusive ? '?x' : '?';
+        const flags = `${p.exclusive ? 'x' : ''}${p.mlocked ? 'L' : ''}`;
+        if (!pfnsKnown || p.pfn === null) return `?${flags}`;
         if (!ids.has(p.pfn)) ids.set(p.pfn, ids.size + 1);
-        return `${ids.get(p.pfn)}${p.exclusive ? 'x' : ''}`;
+        return `${ids.get(p.pfn)}${flags}`;
       });
     }
   }
@@ -118,7 +119,7 @@ export function compareRuns(
 ): OracleResult {
   const notes: string[] = [];
   const pfns = header.pfns;
-  if (!header.root || !pfns) notes.push('not running as root: the live pfns (and so the zero-page and frame-sharing checks) are not visible; present, exclusive, fault counts and signals are still compared');
+  if (!header.root || !pfns) notes.push('not running as root: the live pfns (and so the zero-page, PG_mlocked and frame-sharing checks) are not visible; present, exclusive, fault counts and signals are still compared');
   const steps: OracleStep[] = plan.steps.map((ps, i) => {
     const m = model[i]!;
     const k = kernel.get(ps.step.index) ?? null;
@@ -159,7 +160,9 @@ export function compareRuns(
             continue;
           }
           if (x.exclusive !== y.exclusive) diffs.push({ facet: 'exclusive', where, model: yn(x.exclusive), kernel: yn(y.exclusive) });
-          if (pfns && a[pg] !== b[pg] && a[pg]!.replace('x', '') !== b[pg]!.replace('x', '')) {
+          // PG_mlocked (kpageflags bit 33, root only); the executor drains the CPU's mlock batch first
+          if (!x.zero && y.mlocked !== null && x.mlocked !== y.mlocked) diffs.push({ facet: 'mlocked', where, model: yn(x.mlocked), kernel: yn(y.mlocked) });
+          if (pfns && a[pg] !== b[pg] && a[pg]!.replace(/[xL]/g, '') !== b[pg]!.replace(/[xL]/g, '')) {
             diffs.push({ facet: 'frame', where, model: a[pg]!, kernel: b[pg]! });
           }
         }
@@ -214,6 +217,6 @@ export function renderOracle(r: OracleResult): string {
     for (const d of st.differences) L.push(`        ✗ ${d.facet}${d.where ? ` at ${d.where}` : ''}: model ${d.model}, kernel ${d.kernel}`);
   }
   L.push(`  verdict: ${r.agree ? 'the model agrees with the live kernel' : 'DISAGREEMENT between the model and the live kernel'}`);
-  L.push('  (pages: . not present, Z zero page, N frame N (same N = same frame), x = mapped once (exclusive))');
+  L.push('  (pages: . not present, Z zero page, N frame N (same N = same frame), x = mapped once (exclusive), L = PG_mlocked)');
   return L.join('\n');
 }

@@ -1,5 +1,5 @@
 // Every oracle scenario in examples/oracle runs on the live kernel through the executor and on the
-// model's 6.x profile, and every step agrees (outcome, fault count, present, zero page, exclusive,
+// model's 6.x profile, and every step agrees (outcome, fault count, present, zero page, exclusive, PG_mlocked,
 // frame sharing). examples/oracle/discrepancies holds the known disagreements (not run here).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';

@@ -1,6 +1,7 @@
 // The executor on its own: the JSON it prints for the basic facts of the live kernel.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildExecutor, runProgram, page } from './helpers.js';
 
@@ -21,6 +22,17 @@ describe('mixedmap-executor', () => {
     expect(h.root).toBe(process.getuid?.() === 0);
     if (h.root) expect(h.zeroPfn).toBeGreaterThan(0);
     expect(r.lines.at(-1)).toEqual({ done: true });
+  });
+
+  it('pins itself to a CPU of the affinity it inherited (taskset), not to a fixed one', () => {
+    // Cpus_allowed_list of this process, e.g. "1" under taskset -c 1, or "0-1,4"
+    const list = readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)/m)![1]!;
+    const allowed = list.split(',').flatMap((r) => {
+      const [a, b = a] = r.split('-').map(Number) as [number, number?];
+      return Array.from({ length: b! - a + 1 }, (_, i) => a + i);
+    });
+    const r = runProgram(exe, prog('mapping 0 4096\nstep 0 0 mmap 0 4096 rw pa anon 0 0x0\n'));
+    expect(allowed).toContain(r.lines[0]!.cpu);
   });
 
   it('a read of private anonymous memory maps the zero page; a write maps an exclusive anon page', () => {
@@ -153,6 +165,40 @@ describe('mixedmap-executor', () => {
     expect(populates).toEqual(Array(N).fill(3));
     const stores = steps.filter((_, i) => i % 7 === 6).map((l) => [l.op, l.minflt]);
     expect(stores).toEqual(Array(N).fill(['write', 0]));
+  });
+
+  it('drains the per-CPU mlock batch before a snapshot: a COW in a locked vma unmlocks the old page at once', () => {
+    // p locks a page and forks c (VM_LOCKED is not inherited); p's write COWs: the new page is
+    // mlocked (mlock_new_folio), the old one, left to c, only queued for munlock_folio on the CPU's
+    // mlock_fbatch. Without the drain its PG_mlocked would still be set in every round.
+    const N = 12;
+    let body = '';
+    let idx = 0;
+    for (let i = 0; i < N; i++) body += `mapping ${i} 4096
+`;
+    for (let i = 0; i < N; i++) {
+      body += `step ${idx++} 0 mmap ${i} 4096 rw pa anon 0 0x0
+step ${idx++} 0 write ${i} 0
+step ${idx++} 0 mlock ${i} 0 4096
+`;
+      body += `step ${idx++} 0 fork ${i + 1}
+step ${idx++} 0 write ${i} 0
+step ${idx++} ${i + 1} exit
+`;
+    }
+    const r = runProgram(exe, prog(body, `limit 1073741824
+timeout 5
+tasks ${N + 1}
+task 0
+`));
+    expect(r.status).toBe(0);
+    const h = r.lines[0]!;
+    const steps = r.lines.filter((l) => typeof l.step === 'number');
+    expect(steps.length).toBe(6 * N);
+    if (!h.root) return; // kpageflags needs root: the flag is not visible
+    const cows = steps.filter((_, i) => i % 6 === 4);
+    // [p's new page, c's old page] PG_mlocked (kpageflags bit 33)
+    expect(cows.map((l, i) => [page(l, 0, i, 0)[6], page(l, i + 1, i, 0)[6]])).toEqual(Array(N).fill([1, 0]));
   });
 
   it('an exited task is gone (and its pages unshared) before the next snapshot', () => {

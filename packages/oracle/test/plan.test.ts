@@ -110,6 +110,26 @@ describe('the program and the comparison', () => {
     expect(renderOracle(r)).toMatch(/DISAGREE[\s\S]*✗ zero at p:m: model yes, kernel no/);
   });
 
+  it('PG_mlocked is compared per page when the kernel shows it (root), not when it is unknown', async () => {
+    const s = await load(`${head()}  - { task: p, op: mmap, as: m, length: 8K, prot: [read, write], flags: [private, anonymous, locked, populate] }\n  - { task: p, op: munlock, addr: m, length: 4K }\n`);
+    const plan = planScenario(s);
+    const model = runModel(s, plan);
+    expect(model.steps[1]!.tasks[0]!.maps[0]!.pages.map((pg) => pg.mlocked)).toEqual([false, true]);
+    const header = { executor: 1, kernel: 'test', root: true, pfns: true, zeroPfn: 7, cpu: 0, limit: 1, timeout: 5 };
+    // a "kernel" whose munlock left page 0 mlocked (an undrained mlock batch) and does not know page 1's flag
+    const kernel = new Map(model.steps.map((st, i) => [i, JSON.parse(JSON.stringify(st))]));
+    const pages = kernel.get(1)!.tasks[0].maps[0].pages;
+    pages[0].mlocked = true;
+    pages[1].mlocked = null;
+    const r = compareRuns(s, plan, model.steps, '6.x', header, kernel);
+    expect(r.steps[0]!.agree).toBe(true);
+    expect(r.steps[1]!.differences.map((d) => [d.facet, d.where, d.model, d.kernel])).toEqual([['mlocked', 'p:m', 'no', 'yes']]);
+    expect(renderOracle(r)).toMatch(/✗ mlocked at p:m: model no, kernel yes/);
+    // the page rows mark PG_mlocked with L; it is no frame difference
+    expect([r.steps[1]!.modelPages['p:m'], r.steps[1]!.kernelPages['p:m']]).toEqual([['1x', '2xL'], ['1xL', '2x']]);
+    expect(renderOracle(r)).toMatch(/p:m +model: +1x 2xL\n +kernel: 1xL 2x/);
+  });
+
   it('a symbol bound by two mmap steps names two rows, and each is compared with its own mapping', async () => {
     const s = await load(
       `${head()}  - { task: p, op: mmap, as: m, length: 16K, prot: [read, write], flags: [private, anonymous] }\n  - { task: p, op: write, addr: m }\n`
