@@ -109,9 +109,14 @@ export class FaultCtx {
   thread!: Thread;
   mm!: Mm;
   vma!: Vma;
+  // Address-sized fields start as -0, a double that equals 0: V8 fixes a field's representation at its
+  // first value, and a user address above 2^31 is a double. Started as the small integer 0, the first
+  // big address changed the object's hidden class; once a GC had collected the last object of that
+  // class, the next machine's fault context got a new one, and the optimised fault path was thrown
+  // away ("wrong map") and rebuilt at every machine's first faults (the benchmarks' every sample).
   /** page-aligned faulting address */
-  address = 0;
-  vpn = 0;
+  address = -0;
+  vpn = -0;
   write = false;
   /** the pte's table and slot (stable while mmap_sem is held) */
   tbl: Int32Array = new Int32Array(2);
@@ -140,7 +145,7 @@ export class FaultCtx {
   /** a driver handler's continuation after its own window (k.suspendHandler), and the window's name */
   resume: (() => number) | null = null;
   driverWindow = '';
-  readonly vmf: VmFault = { pgoff: 0, flags: 0, virtualAddress: 0, page: -1 };
+  readonly vmf: VmFault = { pgoff: 0, flags: 0, virtualAddress: -0, page: -1 }; // -0: see `address`
   readonly chain = new Uint8Array(CHAIN_MAX);
   chainLen = 0;
 
