@@ -130,6 +130,13 @@ function munlockVmaPages(k: Machine, t: Thread, vma: Vma, start: number, end: nu
   }
   // 2.6.32 munlock_vma_pages_range: follow_page(FOLL_GET|FOLL_DUMP) on present ptes only, no faults
   // (the zero page is an error there), munlock_vma_page on a page with a mapping
+  forEachMappedPage(k, vma, start, end, (page) => {
+    if (m.mapping[page] !== NO_MAPPING) munlockVmaPage(k, page, vma.mm, semHeld);
+  });
+}
+
+/** The struct pages that present ptes of `vma` map in [start, end) (vm_normal_page), in address order. */
+function forEachMappedPage(k: Machine, vma: Vma, start: number, end: number, fn: (page: number) => void): void {
   const pt = vma.mm.pt;
   const pte = k.pte;
   for (let a = start; a < end; a += PAGE_SIZE) {
@@ -138,7 +145,7 @@ function munlockVmaPages(k: Machine, t: Thread, vma: Vma, start: number, end: nu
     const hi = pt.tbl[pt.slot + 1]!;
     if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
     const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page >= 0 && m.mapping[page] !== NO_MAPPING) munlockVmaPage(k, page, vma.mm, semHeld);
+    if (page >= 0) fn(page);
   }
 }
 
@@ -201,21 +208,13 @@ export function munlockVmaPagesAll(k: Machine, t: Thread, vma: Vma, semHeld: boo
  */
 function mlockPresentPages(k: Machine, vma: Vma, start: number, end: number, on: boolean): void {
   const m = k.mem;
-  const pt = vma.mm.pt;
-  const pte = k.pte;
-  for (let a = start; a < end; a += PAGE_SIZE) {
-    if (!pt.lookup(a / PAGE_SIZE)) continue;
-    const lo = pt.tbl[pt.slot]!;
-    const hi = pt.tbl[pt.slot + 1]!;
-    if (pte.isNone(lo, hi) || !pte.present(lo)) continue;
-    const page = vmNormalPage(k, vma, a, lo, hi);
-    if (page < 0) continue;
+  forEachMappedPage(k, vma, start, end, (page) => {
     if (k.f.mlockCount) {
       // modern mlock_pte_range: mlock_folio / munlock_folio, counted
       if (on) mlockFolio(k, page);
       else munlockFolio(k, page);
     } else m.flags[page] = on ? m.flags[page]! | PG_mlocked : m.flags[page]! & ~PG_mlocked;
-  }
+  });
 }
 
 /**
