@@ -261,14 +261,20 @@ export class MemoryModel {
   private freePage(pfn: number): void {
     if (this.flags[pfn]! & PG_reserved) return; // reserved pages are never handed back (bad_page in the kernel)
     this.flags[pfn] = PG_buddy;
-    if (this.mlockCount.size) this.mlockCount.delete(pfn);
-    // the kernel's batches hold a reference until processed; the model frees the page and forgets its entries
-    if (this.lruAddBatch.length) this.lruAddBatch = this.lruAddBatch.filter((x) => x !== pfn);
-    if (this.mlockBatch.length) this.mlockBatch = this.mlockBatch.filter((x) => Math.floor(x / 4) !== pfn);
+    // only the modern profile has mlock state; kept out of line so that put_page stays small enough to
+    // inline into zap (every exit and munmap frees through here)
+    if (this.mlockCount.size || this.lruAddBatch.length || this.mlockBatch.length) this.forgetMlockState(pfn);
     this.mapping[pfn] = NO_MAPPING;
     this.mapcount[pfn] = -1;
     this.freeStack[this.freeTop++] = pfn;
     this.allocated--;
+  }
+
+  /** The kernel's batches hold a reference until processed; the model frees the page and forgets its entries. */
+  private forgetMlockState(pfn: number): void {
+    this.mlockCount.delete(pfn);
+    this.lruAddBatch = this.lruAddBatch.filter((x) => x !== pfn);
+    this.mlockBatch = this.mlockBatch.filter((x) => Math.floor(x / 4) !== pfn);
   }
 
   freeCount(): number {
