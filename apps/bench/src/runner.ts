@@ -91,6 +91,15 @@ export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchR
   const warmup = quick ? 0 : (c.warmup ?? 1);
   const total = samples + warmup;
   let state: unknown;
+  /**
+   * The last sample's state, kept alive until the next sample's setup has built its own. V8 holds the
+   * hidden classes of objects built field by field (every class instance) only weakly from their
+   * transition trees: once the last machine of a run died in the full GC between samples, the next
+   * machine got new maps, and the optimised fault path, whose type feedback named the dead ones, was
+   * thrown away inside every timed sample ("insufficient type feedback" deopts in vm_normal_page,
+   * copy_pte_range, zap_pte_range, handle_mm_fault). A program that models one machine keeps its maps.
+   */
+  let previous: unknown;
   let calls = 0;
   let metrics: Record<string, number | string | boolean> = {};
   const windows: Array<[number, number]> = [];
@@ -107,14 +116,18 @@ export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchR
   }, {
     beforeEach: async () => {
       state = c.setup ? await c.setup() : undefined;
+      // The previous sample's state dies only now that this one's objects exist (see `previous`),
+      // and its garbage goes before the timed call.
+      previous = undefined;
+      fullGc();
     },
     afterEach: () => {
       calls++;
       mem = peak(mem, process.memoryUsage());
       if (calls === total && c.metrics) metrics = c.metrics(state);
       c.teardown?.(state);
+      previous = state;
       state = undefined;
-      fullGc();
     },
   });
   await bench.run();
