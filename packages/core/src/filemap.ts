@@ -4,7 +4,7 @@
 import { PAGE_SIZE } from './constants.js';
 import { FN } from './fault_ctx.js';
 import { zapPteRange } from './memory.js';
-import { NO_MAPPING, PG_dirty } from './page_alloc.js';
+import { NO_MAPPING, PG_dirty, PG_mlocked } from './page_alloc.js';
 import { folioAddLru } from './swap.js';
 import type { Machine } from './machine.js';
 import type { AddressSpace } from './mm_types.js';
@@ -57,8 +57,12 @@ export function truncateInodePages(k: Machine, mapping: AddressSpace, fromPgoff:
   for (const [pgoff, pfn] of [...mapping.pages]) {
     if (pgoff < fromPgoff) continue;
     mapping.pages.delete(pgoff);
+    // truncate_complete_page: cancel_dirty_page, and from 2.6.28 clear_page_mlock (a pinned page outlives
+    // the truncate unmlocked; the modern profile munlocked it with its last VM_LOCKED pte)
+    let clear = PG_dirty;
+    if (k.f.mlock === 'mlock_vma_pages_range' && !k.f.mlockCount) clear |= PG_mlocked;
+    k.mem.flags[pfn] = k.mem.flags[pfn]! & ~clear;
     k.mem.mapping[pfn] = NO_MAPPING; // remove_from_page_cache
-    k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_dirty;
     k.putPageChecked(pfn);
   }
 }

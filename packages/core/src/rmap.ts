@@ -68,13 +68,10 @@ export function pageDupRmap(k: Machine, pfn: number, chain: () => string[]): voi
 export function pageRemoveRmap(k: Machine, pfn: number, vma: Vma, chain: () => string[]): number {
   const m = k.mem;
   const mc = --m.mapcount[pfn]!;
-  if (k.f.mlockCount) {
-    // modern munlock_vma_folio: a pte of a VM_LOCKED vma going is one mlock less
-    if (vma.flags & VM_LOCKED) munlockFolio(k, pfn);
-  } else if (mc === -1 && (m.flags[pfn]! & PG_mlocked) && !(vma.flags & VM_LOCKED)) {
-    // last mapping gone: munlock the page (clear_page_mlock)
-    m.flags[pfn] = m.flags[pfn]! & ~PG_mlocked;
-  }
+  // modern munlock_vma_folio: a pte of a VM_LOCKED vma going is one mlock less. 2.6.28–2.6.32's
+  // page_remove_rmap leaves PG_mlocked alone: munmap and exit munlock a VM_LOCKED vma before the zap,
+  // and a page still mlocked here keeps the flag until it is freed (free_page_mlock)
+  if (k.f.mlockCount && vma.flags & VM_LOCKED) munlockFolio(k, pfn);
   if (mc < -1 && k.f.negativeMapcount === 'bug') mapcountWentNegative(k, pfn, mc, chain);
   return mc;
 }

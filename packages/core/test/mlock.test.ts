@@ -295,4 +295,47 @@ describe('F13: munlock', () => {
       expect(k.pageInfo(pfn)!.flags.includes('mlocked'), `${v} private copy`).toBe(privateCopyKeeps);
     }
   });
+
+  // page_remove_rmap (2.6.28–2.6.32) never touches PG_mlocked: munmap munlocks the vma before the
+  // zap, and a page that try_to_munlock mlocked again (2.6.28: for q's VM_LOCKED vma that holds only
+  // a COW copy) stays mlocked after its last pte goes, in the page cache, until it is freed
+  // (free_page_mlock) or reclaim or truncate find it
+  test('the last pte going leaves PG_mlocked to free_page_mlock: 2.6.28\'s re-mlocked page-cache page stays mlocked', () => {
+    for (const [v, stays] of [['2.6.28', true], ['2.6.29', false], ['2.6.32', false]] as const) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const q = k.spawn('q');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, a, PS));
+      const pfn = k.readPte(p, a).pfn;
+      const c = mapFile(k, q, '/tmp/f', 1, RW, MAP_PRIVATE);
+      clean(k.access(q.threads[0]!, c, true));
+      clean(k.mlock(q, c, PS));
+      expect(k.readPte(q, c).pfn, v).not.toBe(pfn);
+      clean(k.munmap(p, a, PS));
+      const info = k.pageInfo(pfn)!;
+      expect(info.mapcount, v).toBe(0);
+      expect(info.flags.includes('mlocked'), `${v}: unmapped page-cache page`).toBe(stays);
+    }
+  });
+
+  // truncate_complete_page (2.6.28+) clears the mlock state of a page it takes out of the page cache
+  // (clear_page_mlock): a gup-pinned page outlives the truncate unmlocked, though the zap ran from a
+  // VM_LOCKED vma (≤2.6.27 has no PG_mlocked)
+  test('2.6.28+: truncate clears PG_mlocked of a pinned page-cache page (clear_page_mlock)', () => {
+    for (const v of ['2.6.28', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = mapFile(k, p, '/tmp/f', 1, PROT_READ, MAP_SHARED);
+      clean(k.mlock(p, a, PS));
+      const pfn = k.readPte(p, a).pfn;
+      expect(clean(k.gup(p.threads[0]!, a, 1, false)).ret).toBe(1);
+      expect(k.pageInfo(pfn)!.flags, v).toContain('mlocked');
+      clean(k.truncate('/tmp/f', 0));
+      expect(k.readPte(p, a).present, v).toBe(false);
+      expect(k.mem.count[pfn], `${v}: the pin holds it`).toBe(1);
+      expect(k.pageInfo(pfn)!.flags, v).not.toContain('mlocked');
+      clean(k.putPages(p));
+    }
+  });
 });
