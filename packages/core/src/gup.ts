@@ -119,7 +119,13 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
   // the whole range goes to the slow path, not one page of it walked, when the range check fails
   // (the 2.6 code: the "6.x" profile keeps the per-page walk, its gup_fast is not modelled apart)
   if (k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE && gupFastRangeRefused(k, addr + nrPages * PAGE_SIZE)) return gupFastGeneric(k, t, addr, nrPages, write, pinned);
-  while (nr < nrPages) {
+  // nr_pages = 0 (x86, 2.6.27–2.6.32): end == start, and every level's do-while tests `addr != end`
+  // only after its first entry, so gup_pte_range pins pte after pte from start, past the end of the
+  // caller's pages[], until one fails the mask. The slow path is then asked for (end - start) >>
+  // PAGE_SHIFT pages, -nr as an int, and returns 0: the call returns nr. The kernel would go on
+  // reading past the pte page; the model stops there and says so.
+  const unbounded = nrPages === 0 && k.arch.gupFast === 'x86' && k.f.release <= MAX_RELEASE;
+  while (nr < nrPages || unbounded) {
     if (addr + PAGE_SIZE > k.arch.taskSize) break; // above TASK_SIZE: no user pte (kernel mapping, guard hole) → bail
     if (!pt.lookup(addr / PAGE_SIZE)) break; // pgd/pud/pmd none → bail
     const lo = pt.tbl[pt.slot]!;
@@ -135,6 +141,14 @@ export function getUserPagesFast(k: Machine, t: Thread, start: number, nrPages: 
     pinned.push(pfn);
     nr++;
     addr += PAGE_SIZE;
+    if (unbounded && pt.slot + 2 === pt.tbl.length) {
+      k.report(`get_user_pages_fast(nr_pages = 0): gup_pte_range walked off the end of the pte page after ${nr} pages`);
+      break;
+    }
+  }
+  if (unbounded) {
+    if (nr > 0) k.report(`get_user_pages_fast(nr_pages = 0): ${nr} pages pinned past the end of pages[]`);
+    return nr;
   }
   if (nr === nrPages) return nr;
   const slow = gupFastGeneric(k, t, addr, nrPages - nr, write, pinned);

@@ -118,6 +118,31 @@ describe('get_user_pages (§2.13)', () => {
 });
 
 describe('get_user_pages_fast (§2.14)', () => {
+  // x86 get_user_pages_fast with nr_pages = 0 (2.6.27–2.6.32): end == start, and the do-while loops
+  // test `addr != end` only after a pte, so gup_pte_range pins every pte from start that passes the
+  // mask; the slow path is then asked for -nr pages and gives 0, and the call returns nr (with the
+  // pages written past the end of pages[]). The generic gup_fast (arm, s390) asks gup for 0 pages: 0.
+  test('nr_pages = 0: x86 pins the present ptes from start up to the first that fails the mask; arm returns 0', () => {
+    for (const v of ['2.6.27', '2.6.32']) {
+      const k = machine(v);
+      const p = k.spawn('p');
+      const a = anon(k, p, 4);
+      for (let i = 0; i < 3; i++) clean(k.access(p.threads[0]!, a + i * PS, true));
+      const r = clean(k.gupFast(p.threads[0]!, a, 0, false));
+      expect(r.ret, v).toBe(3);
+      expect(p.pins, v).toEqual([0, 1, 2].map((i) => k.readPte(p, a + i * PS).pfn));
+      expect(r.reports.join('\n'), v).toMatch(/nr_pages = 0.*3 pages pinned past the end of pages\[\]/);
+      expect(clean(k.gupFast(p.threads[0]!, a + 3 * PS, 0, false)).ret, `${v} pte none`).toBe(0);
+      clean(k.putPages(p));
+      const q = createMachine({ arch: arm, kernel: v, memory: { ram: 16 << 20 } });
+      const t = q.spawn('t');
+      const b = anon(q, t, 2);
+      clean(q.access(t.threads[0]!, b, true));
+      expect(clean(q.gupFast(t.threads[0]!, b, 0, false)).ret, `arm ${v}`).toBe(0);
+      expect(t.pins, `arm ${v}`).toEqual([]);
+    }
+  });
+
   /** a private /dev/mem mapping of the page at `addr`, written once: a COWed anonymous page in a VM_PFNMAP vma */
   function cowedPfnmapPage(arch: ArchSpec, kernel: string, addr: number | null, bits?: number) {
     const k = createMachine({ arch, kernel, archOptions: bits ? { bits } : {}, memory: { ram: 16 << 20 }, drivers: [{ driver: devmem }] });
