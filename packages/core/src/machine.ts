@@ -101,6 +101,8 @@ interface DriverInstance {
 }
 
 const MB = 1024 * 1024;
+/** print_bad_pte shows this many reports a minute from 2.6.29 (d936cf9b39b) */
+const BAD_PTE_BURST = 60;
 
 export class Machine {
   readonly f: Features;
@@ -112,6 +114,9 @@ export class Machine {
   readonly specialTablesCD: boolean;
   zeroPfn = -1;
   faultsTotal = 0;
+  /** print_bad_pte's ratelimit (2.6.29+): reports shown in this burst, and those kept quiet after it */
+  private badPteShown = 0;
+  badPteSuppressed = 0;
   readonly tasks: Task[] = [];
   readonly mms: Mm[] = [];
   readonly drivers: DriverInstance[] = [];
@@ -284,6 +289,16 @@ export class Machine {
    * "(print_bad_pte: why)", the model's note of which check fired.
    */
   badPte(vma: Vma, address: number, lo: number, hi: number, why: string): void {
+    if (this.quiet) return; // a query (vmNormalPage through the API) prints nothing and spends no report
+    // 2.6.29+ (d936cf9b39b): a burst of 60 reports, then quiet for the rest of that minute. The model has
+    // no clock, so a run is one minute: the 61st report on is counted, not printed
+    if (this.f.release >= 29) {
+      if (this.badPteShown === BAD_PTE_BURST) {
+        this.badPteSuppressed++;
+        return;
+      }
+      this.badPteShown++;
+    }
     const hex = (n: number) => n.toString(16).padStart(8, '0');
     const pteVal = hi ? `${(hi >>> 0).toString(16)}${hex(lo >>> 0)}` : hex(lo >>> 0);
     // current->comm when the vma is current's, as the kernel prints it ("???" otherwise)

@@ -76,6 +76,22 @@ describe('S000 intermediate and Table B (2.6.26–2.6.28)', () => {
 });
 
 describe('Table C (2.6.29–2.6.31) and Table D (2.6.32)', () => {
+  // print_bad_pte's ratelimit (d936cf9b39b, 2.6.29): a burst of 60 reports, then quiet for the rest
+  // of the minute (the model has no clock: for the rest of the run); before, every one is printed
+  // (here 2.6.23's !pfn_valid report, Table A; from 2.6.29 a special pte in a plain vma, Table C/D)
+  test('print_bad_pte: 2.6.29+ shows 60 reports and counts the rest; ≤2.6.28 shows all', () => {
+    for (const [v, shown, pfn, special] of [['2.6.23', 100, DEV_PFN, false], ['2.6.29', 60, RAM_PFN, true], ['2.6.32', 60, RAM_PFN, true]] as const) {
+      const { k } = vnp(v, COW, pfn);
+      const vma = vmaOf(k, COW);
+      const plain = k.pte.pfnPteLo(pfn, vma.pageProt);
+      const lo = special ? k.pte.mkspecial(plain) : plain;
+      const reports: string[] = [];
+      k.report = (l) => void reports.push(l);
+      for (let i = 0; i < 100; i++) expect(vmNormalPage(k, vma, START, lo, k.pte.pfnPteHi(pfn))).toBe(-1);
+      expect(reports.length, v).toBe(shown);
+      expect(k.badPteSuppressed, v).toBe(100 - shown);
+    }
+  });
   test('special in a plain vma → print_bad_pte + NULL', () => {
     const r = vnp('2.6.30', COW, RAM_PFN, { special: true });
     expect(r.page).toBe(-1);
