@@ -195,8 +195,11 @@ export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings
   lookup: () => -ENOENT,
   mmap(k, st, file, vma) {
     if ((file.inode.data as { kmem: boolean }).kmem) {
-      // mmap_kmem: a kernel virtual offset → pfn; -EIO if it has no struct page; then mmap_mem
-      const pfn = vma.pgoff - st.pageOffset / PAGE_SIZE;
+      // mmap_kmem: a kernel virtual offset → pfn; -EIO if it has no struct page; then mmap_mem.
+      // v2.6.19 alone ("Fix up mmap_kmem", 99a10a60ba9, v2.6.19-rc2; reverted by 6d3154cc114 for
+      // v2.6.20) took the offset as a pfn offset from PFN_DOWN(virt_to_phys(PAGE_OFFSET)), which is
+      // 0 where kernel virtual = physical + PAGE_OFFSET: the offset is the physical address there
+      const pfn = k.f.release <= 19 ? vma.pgoff : vma.pgoff - st.pageOffset / PAGE_SIZE;
       if (pfn < 0 || !k.pfnValid(pfn)) return -EIO;
       vma.pgoff = pfn;
       return mmapMem(k, st, vma, pfn);

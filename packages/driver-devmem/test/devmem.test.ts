@@ -122,6 +122,21 @@ describe('mmap_mem', () => {
     expect(map(k, p, 0xc0000000 + 0x30000000, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem').errno).toBe('EIO');
   });
 
+  test.each([['2.6.19', true], ['2.6.20', false], ['2.6.32', false]] as const)('/dev/kmem %s: the offset is a physical (pfn) offset only in v2.6.19 (99a10a60ba9, reverted by 6d3154cc114 for 2.6.20)', (kv, physical) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    // a kernel virtual address: 2.6.20+ maps pfn 0x200; 2.6.19 takes it as pfn 0xc0200, beyond RAM → EIO
+    const v = map(k, p, 0xc0000000 + 2 * MB, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem');
+    if (physical) expect(v.errno).toBe('EIO');
+    else expect(k.readPte(p, v.addr!).pfn).toBe(2 * MB / PS);
+    // a small offset: 2.6.19 maps pfn 0x200 (PFN_DOWN(virt_to_phys(PAGE_OFFSET)) + vm_pgoff); 2.6.20+ → __pa underflows → EIO
+    const ph = map(k, p, 2 * MB, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem');
+    if (physical) {
+      expect(k.readPte(p, ph.addr!).pfn).toBe(2 * MB / PS);
+      expect(k.findVmaOf(p, ph.addr!)!.pgoff).toBe(2 * MB / PS);
+    } else expect(ph.errno).toBe('EIO');
+  });
+
   test('settings errors name the field', () => {
     expect(() => machine('2.6.25', { strict: true })).toThrow(/before 2\.6\.26/);
     try {
