@@ -831,12 +831,21 @@ function doWpPageCopy(k: Machine, c: FaultCtx): number {
   if (munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   if (!zeroSource) {
     c.enter(FN.cow_user_page);
-    // cow_user_page: from the struct page, or (no struct page) from the user address through the old pte
-    m.setGen(np, old >= 0 ? m.readGen(old) : k.readUserFrame(pfn));
+    // cow_user_page: from the struct page, or (no struct page) from the user address through the old
+    // pte with __copy_from_user_inatomic; where the MMU refuses that read (a PROT_NONE pte reached by
+    // a forced gup write) the copy fails and the page is zero-filled (M20, M26, M32 cow_user_page;
+    // modern __wp_page_copy_user: WARN_ON_ONCE, clear_page)
+    if (old >= 0) m.setGen(np, m.readGen(old));
+    else m.setGen(np, userReadable(k, c.origLo) ? k.readUserFrame(pfn) : 0);
   }
   if (!munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   c.newPage = np;
   return c.stepped ? stopAt(c, WINDOW.wp_copy, PH_WP_COMMIT) : doWpPageCommit(k, c);
+}
+
+/** Whether a user read through this pte gets through the MMU (hardware present; arm: young too). */
+function userReadable(k: Machine, lo: number): boolean {
+  return k.pte.hwPresentBit(lo) && (!k.arch.softwareYoungDirty || k.pte.young(lo));
 }
 
 /** do_wp_page's COW in a VM_LOCKED vma: the old page is no longer mlocked by this pte (2.6.28+). */

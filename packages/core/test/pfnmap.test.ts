@@ -2,7 +2,7 @@
 // remap_pfn_range and the linearity rule (§2.11, B3–B5), vm_normal_page Tables A–D (§2.7).
 import { describe, expect, test } from 'vitest';
 import {
-  VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS,
+  VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS, PROT_NONE,
 } from '@mixedmap/core';
 import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
@@ -246,5 +246,41 @@ describe('remap_pfn_range and the linearity rule (B1–B5)', () => {
         expect(() => zapVmaPtes(k, vma, a, PS)).toThrow(/does not exist before 2.6.27/);
       }
     }
+  });
+});
+
+describe('cow_user_page without a struct page (§2.6)', () => {
+  // A private VM_MIXEDMAP vma over device memory: vm_insert_mixed puts a raw (2.6.26) or special
+  // (2.6.27+) pte there; a forced write (ptrace, gup force) COWs it through do_wp_page with
+  // old_page NULL, so cow_user_page copies from the user address with __copy_from_user_inatomic.
+  function cowOfRawPte(kernel: string, protAfterRead: number) {
+    const k = machine(kernel, { dev: { mode: 'insert-mixed', allowPrivate: true } });
+    const p = k.spawn('p');
+    const t = p.threads[0]!;
+    const a = mapFile(k, p, '/dev/testdev', 1, PROT_READ, MAP_PRIVATE);
+    const dev = k.mem.writeNew(DEV_PFN); // the device page holds something other than zeroes
+    clean(k.access(t, a, false));
+    expect(k.readPte(p, a).pfn).toBe(DEV_PFN);
+    if (protAfterRead !== PROT_READ) clean(k.mprotect(p, a, PS, protAfterRead));
+    const r = clean(k.gup(t, a, 1, true, true)); // get_user_pages(write=1, force=1)
+    expect(r.ret).toBe(1);
+    expect(r.faults[0]!.chain).toContain('do_wp_page');
+    const pte = k.readPte(p, a);
+    expect(pte.pfn).not.toBe(DEV_PFN);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
+    return { dev, copy: k.mem.readGen(pte.pfn), device: k.mem.readGen(DEV_PFN) };
+  }
+
+  test.each(['2.6.26', '2.6.27', '2.6.32', '6.x'])('%s: a readable source is copied from the user address', (kv) => {
+    const { dev, copy, device } = cowOfRawPte(kv, PROT_READ);
+    expect(copy).toBe(dev);
+    expect(device).toBe(dev);
+  });
+
+  test.each(['2.6.26', '2.6.27', '2.6.32', '6.x'])('%s: an unreadable source (PROT_NONE pte) makes the copy fail: the new page is zero-filled', (kv) => {
+    const { dev, copy, device } = cowOfRawPte(kv, PROT_NONE);
+    expect(dev).not.toBe(0);
+    expect(copy).toBe(0); // "might just be unreadable, in which case we just give up and fill the result with zeroes"
+    expect(device).toBe(dev); // the device is never written
   });
 });
