@@ -2,7 +2,8 @@
 // remap_pfn_range and the linearity rule (§2.11, B3–B5), vm_normal_page Tables A–D (§2.7).
 import { describe, expect, test } from 'vitest';
 import {
-  VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS, PROT_NONE,
+  VM_MIXEDMAP, VM_PFNMAP, VM_IO, VM_RESERVED, VM_INSERTPAGE, VM_PFN_AT_MMAP, vmInsertPfn, vmInsertMixed, vmInsertPage,
+  remapPfnRange, PAGE_SIZE as PS, PROT_NONE,
 } from '@mixedmap/core';
 import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
@@ -282,5 +283,122 @@ describe('cow_user_page without a struct page (§2.6)', () => {
     expect(dev).not.toBe(0);
     expect(copy).toBe(0); // "might just be unreadable, in which case we just give up and fill the result with zeroes"
     expect(device).toBe(dev); // the device is never written
+  });
+});
+
+describe('insert API preconditions by release (§2.8–§2.10, §5 D)', () => {
+  function pfnVma(kernel: string, flags = MAP_SHARED, pages = 2) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', pages, RW, flags);
+    return { k, p, a, vma: k.findVmaOf(p, a)! };
+  }
+
+  test('vm_insert_pfn first exists in 2.6.21 (e0dc0d8f4a3): 2.6.20 has none, 2.6.21 installs a raw pte', () => {
+    const old = pfnVma('2.6.20');
+    expect(() => vmInsertPfn(old.k, old.vma, old.a, DEV_PFN)).toThrow(/does not exist before 2\.6\.21/);
+    const { k, p, a, vma } = pfnVma('2.6.21');
+    expect(vmInsertPfn(k, vma, a, DEV_PFN)).toBe(0);
+    expect(k.readPte(p, a)).toMatchObject({ present: true, special: false, dirty: false, pfn: DEV_PFN });
+    expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
+  });
+
+  test.each(['2.6.21', '2.6.25'])('%s: vm_insert_pfn BUG_ON(!VM_PFNMAP) and BUG_ON(is_cow_mapping)', (kv) => {
+    const { k, a, vma } = pfnVma(kv);
+    vma.flags &= ~VM_PFNMAP;
+    expect(() => vmInsertPfn(k, vma, a, DEV_PFN)).toThrow(/VM_PFNMAP/);
+    const priv = pfnVma(kv, MAP_PRIVATE);
+    expect(() => vmInsertPfn(priv.k, priv.vma, priv.a, DEV_PFN)).toThrow(/is_cow_mapping/);
+    expect(priv.k.readPte(priv.p, priv.a).none).toBe(true);
+  });
+
+  test.each([['2.6.25', false], ['2.6.26', true], ['2.6.32', true]] as const)('D4 — %s: vm_insert_pfn outside the vma: -EFAULT only from 2.6.26 (%s); 2.6.21–2.6.25 populate the pte', (kv, checked) => {
+    const { k, p, a, vma } = pfnVma(kv);
+    const out = a + 8 * PS;
+    expect(k.findVmaOf(p, out)).toBeUndefined();
+    if (checked) {
+      expect(vmInsertPfn(k, vma, out, DEV_PFN)).toBe(-14);
+      expect(k.readPte(p, out).none).toBe(true);
+    } else {
+      expect(vmInsertPfn(k, vma, out, DEV_PFN)).toBe(0);
+      expect(k.readPte(p, out)).toMatchObject({ present: true, pfn: DEV_PFN });
+    }
+  });
+
+  test('2.6.26 (423bad60044): vm_insert_pfn accepts a VM_MIXEDMAP vma with a !pfn_valid pfn; 2.6.25 BUGs on it (no VM_PFNMAP)', () => {
+    for (const [kv, ok] of [['2.6.25', false], ['2.6.26', true]] as const) {
+      const { k, p, a, vma } = pfnVma(kv);
+      vma.flags = (vma.flags & ~VM_PFNMAP) | VM_MIXEDMAP;
+      if (ok) {
+        expect(vmInsertPfn(k, vma, a, DEV_PFN)).toBe(0);
+        expect(k.vmNormalPage(p, a)).toBe(-1);
+      } else expect(() => vmInsertPfn(k, vma, a, DEV_PFN)).toThrow(/VM_PFNMAP/);
+    }
+  });
+
+  test('vm_insert_mixed first exists in 2.6.26; D7: addr outside the vma → -EFAULT before any pte work', () => {
+    const old = pfnVma('2.6.25');
+    expect(() => vmInsertMixed(old.k, old.vma, old.a, DEV_PFN)).toThrow(/does not exist before 2\.6\.26/);
+    for (const kv of ['2.6.26', '2.6.32']) {
+      const { k, p, a, vma } = pfnVma(kv);
+      vma.flags = (vma.flags & ~VM_PFNMAP) | VM_MIXEDMAP;
+      k.pageTableAllocLimit = 0;
+      expect(vmInsertMixed(k, vma, a - PS, DEV_PFN)).toBe(-14);
+      expect(vmInsertMixed(k, vma, a + 2 * PS, DEV_PFN)).toBe(-14); // vm_end is exclusive
+      expect(k.readPte(p, a - PS).none).toBe(true);
+    }
+  });
+
+  test.each(['2.6.20', '2.6.26', '2.6.32'])('D6 — %s: vm_insert_page outside the vma → -EFAULT before the count test and without VM_INSERTPAGE', (kv) => {
+    const { k, a, vma } = pfnVma(kv);
+    vma.flags &= ~(VM_PFNMAP | VM_IO | VM_RESERVED);
+    const free = k.mem.regions.find((r) => r.kind === 'ram')!.endPfn - 1; // a free RAM page: count 0
+    expect(k.mem.count[free]).toBe(0);
+    expect(vmInsertPage(k, vma, a + 2 * PS, free)).toBe(-14);
+    expect(vma.flags & VM_INSERTPAGE).toBe(0);
+    expect(vmInsertPage(k, vma, a, free)).toBe(-22); // page_count 0, VM_INSERTPAGE still not set
+    expect(vma.flags & VM_INSERTPAGE).toBe(0);
+  });
+});
+
+describe('remap_pfn_range by release (§2.11)', () => {
+  function emptyVma(kernel: string, flags = MAP_SHARED, pages = 2) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', flags: 0, allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', pages, RW, flags);
+    return { k, p, a, vma: k.findVmaOf(p, a)! };
+  }
+
+  test.each([['2.6.28', 0], ['2.6.29', DEV_PFN + 4], ['2.6.32', DEV_PFN + 4]] as const)('%s: a whole shared vma → vm_pgoff %s (2.6.29+, 3c8bb73ace6: any vma the call covers; before, COW vmas only)', (kv, pgoff) => {
+    const { k, a, vma } = emptyVma(kv);
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(pgoff);
+    expect(vma.flags & (VM_IO | VM_RESERVED | VM_PFNMAP)).toBe(VM_IO | VM_RESERVED | VM_PFNMAP);
+    expect((vma.flags & VM_PFN_AT_MMAP) !== 0).toBe(kv === '2.6.32'); // 2.6.30+ (895791dac69)
+  });
+
+  test.each(['2.6.20', '2.6.28'])('%s: a whole private vma → vm_pgoff = pfn (the COW rule of every release)', (kv) => {
+    const { k, a, vma } = emptyVma(kv, MAP_PRIVATE);
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(DEV_PFN + 4);
+  });
+
+  test.each(['2.6.20', '2.6.26', '2.6.27', '2.6.32'])('%s: the ptes carry the caller\'s prot, not vm_page_prot; special from 2.6.27 on x86; no accounting', (kv) => {
+    const { k, p, a, vma } = emptyVma(kv);
+    const prot = vma.pageProt | k.arch.noncached;
+    expect(remapPfnRange(k, vma, a, DEV_PFN, PS, prot)).toBe(0);
+    expect(k.readPte(p, a)).toMatchObject({ present: true, write: true, dirty: false, pfn: DEV_PFN, cache: k.arch.noncached, special: kv !== '2.6.20' && kv !== '2.6.26' });
+    expect(vma.pageProt & k.arch.noncached).toBe(0);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
+  });
+
+  test.each(['2.6.20', '2.6.28', '2.6.32'])('%s: page-table allocation failure → -ENOMEM; the flags stay set and the ptes already written stay', (kv) => {
+    const { k, p, a, vma } = emptyVma(kv, MAP_SHARED, 1024);
+    expect(remapPfnRange(k, vma, a, DEV_PFN, PS, vma.pageProt)).toBe(0); // the tables of the first page
+    k.pageTableAllocLimit = 0;
+    expect(remapPfnRange(k, vma, a + PS, DEV_PFN + 1, 1023 * PS, vma.pageProt)).toBe(-12);
+    expect(vma.flags & (VM_IO | VM_RESERVED | VM_PFNMAP)).toBe(VM_IO | VM_RESERVED | VM_PFNMAP);
+    expect(k.readPte(p, a + PS).pfn).toBe(DEV_PFN + 1);
+    expect(k.readPte(p, a + 1023 * PS).none).toBe(true);
   });
 });
