@@ -137,6 +137,17 @@ describe('mmap_mem', () => {
     } else expect(ph.errno).toBe('EIO');
   });
 
+  test.each(['2.6.20', '2.6.26', '2.6.32'])('%s: remap_pfn_range failing in mmap_mem (page-table allocation) → EAGAIN, no vma left', (kv) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    k.pageTableAllocLimit = 0;
+    const r = map(k, p, 0xa0000, 2);
+    expect(r.errno).toBe('EAGAIN');
+    expect(p.mm!.vmas.some((v) => v.file?.inode.driver.name === 'devmem')).toBe(false);
+    k.pageTableAllocLimit = Infinity;
+    expect(map(k, p, 0xa0000, 2).errno).toBeUndefined();
+  });
+
   test('settings errors name the field', () => {
     expect(() => machine('2.6.25', { strict: true })).toThrow(/before 2\.6\.26/);
     try {
@@ -171,6 +182,19 @@ describe('private mappings: COW by copy from the user address (B3, B4, B5, B8)',
     expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
     expect(vma.anonVma).not.toBeNull();
     expect(k.mem.readGen(0xa1)).toBe(dev); // the device page kept its content
+  });
+
+  test.each(['2.6.27', '2.6.32'])('B3 — %s: the COW copy of a noncached device page is built from vm_page_prot, so the anonymous page is mapped noncached too', (kv) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xf0000000, 2, MAP_PRIVATE).addr!;
+    expect(k.readPte(p, a).cache).toBe(k.arch.noncached);
+    const w = ok(k.access(p.threads[0]!, a, true));
+    expect(w.faults[0]!.chain).toContain('cow_user_page');
+    const pte = k.readPte(p, a);
+    expect(pte).toMatchObject({ write: true, dirty: true, special: false, cache: k.arch.noncached });
+    expect(pte.pfn).not.toBe(0xf0000);
+    expect(k.vmNormalPage(p, a)).toBe(pte.pfn);
   });
 
   test.each(['2.6.26', '2.6.27', '2.6.32'])('B4 — %s: fork after the COW; child write copies N, parent write reuses it', (kv) => {
