@@ -111,10 +111,20 @@ function genericAccessPhys(vma: Vma, address: number, len: number, write: boolea
 const mmapMemOpen = (): void => {};
 const mmapMemClose = (): void => {};
 
+/**
+ * CONFIG_HAVE_IOREMAP_PROT, which builds generic_access_phys: x86 and powerpc from 2.6.27 (powerpc:
+ * a1f242ff460 "powerpc ioremap_prot"), sh (MMU) from 2.6.28; never arm or s390 in 2.6.19–2.6.32.
+ */
+function haveIoremapProt(k: Machine): boolean {
+  const r = k.f.release;
+  const a = k.arch.name;
+  return (r >= 27 && (a === 'x86' || a.startsWith('powerpc'))) || (r >= 28 && a === 'sh');
+}
+
 /** mmap_mem_ops by release (DM20/DM25 none, DM26 {open, close}, DM27/DM29 + access, DM30/DM32 access only). */
 export function mmapMemOps(k: Machine): VmOperations | null {
   const r = k.f.release;
-  const access = r >= 27 && k.arch.name === 'x86'; // HAVE_IOREMAP_PROT: x86 in this range
+  const access = haveIoremapProt(k);
   if (r <= 25) return null;
   if (r <= 29) return access ? OPS_OPEN_CLOSE_ACCESS : OPS_OPEN_CLOSE;
   return access ? OPS_ACCESS : null;

@@ -7,6 +7,8 @@ import {
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
 import devmem from '../src/index.js';
+// @ts-expect-error plain ESM JS without type declarations (the out-of-tree example arch)
+import powerpc64 from '../../../examples/arch-powerpc64/index.js';
 
 const PS = PAGE_SIZE;
 const MB = 1 << 20;
@@ -63,6 +65,14 @@ describe('mmap_mem', () => {
     }
     expect(k.readPte(p, a).special).toBe(r >= 27);
     expect((vma.flags & VM_PFN_AT_MMAP) !== 0).toBe(r >= 30);
+  });
+
+  test.each([['2.6.26', false], ['2.6.27', true], ['2.6.32', true]] as const)('%s powerpc64: HAVE_IOREMAP_PROT (a1f242ff460, 2.6.27) gives mmap_mem_ops .access too (%s)', (kv, access) => {
+    const k = createMachine({ arch: powerpc64, kernel: kv, memory: { ram: 32 * MB }, drivers: [{ driver: devmem }] });
+    const p = k.spawn('p');
+    const a = map(k, p, 0x100000, 1).addr!;
+    expect(!!k.findVmaOf(p, a)!.ops?.access).toBe(access);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a, 8, false)).ret).toBe(access ? 8 : 0);
   });
 
   test('B2 — 2.6.27 STRICT_DEVMEM: RAM at 16 MiB → EPERM; 0xA0000 → ok with special ptes; the first MiB is always allowed', () => {
