@@ -7,7 +7,7 @@
 
 import {
   defineDriver, remapPfnRange, zapVmaPtes,
-  EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE,
+  EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE, MODERN_RELEASE,
   type Driver, type Machine, type Vma, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
@@ -90,7 +90,7 @@ function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): nu
 
 /**
  * generic_access_phys (2.6.27+, HAVE_IOREMAP_PROT): follow_phys() on the pte (present; writable
- * for a write), ioremap_prot with its protection, copy. Returns bytes or -EINVAL.
+ * for a write), ioremap_prot with its protection, copy. Returns len or -EINVAL.
  */
 function genericAccessPhys(vma: Vma, address: number, len: number, write: boolean, k: Machine): number {
   const pt = vma.mm.pt;
@@ -101,10 +101,23 @@ function genericAccessPhys(vma: Vma, address: number, len: number, write: boolea
   if (k.pte.isNone(lo, hi) || !k.pte.present(lo)) return -EINVAL;
   if (write && !k.pte.write(lo)) return -EINVAL;
   const pfn = k.pte.pfn(lo, hi);
-  const n = Math.min(len, PAGE_SIZE - (address % PAGE_SIZE));
-  if (write) k.mem.writeNew(pfn);
-  else k.mem.readGen(pfn);
-  return n;
+  // v2.6.27–v2.6.32 ioremap_prot() one page and copy all `len` bytes access_process_vm asks for
+  // (the rest of the request, not clamped to the page) from it, returning len. A copy that crosses
+  // the page boundary goes on at the physically next page where the "ioremap" is the direct map (x86
+  // is_ISA_range: 0xA0000–0xFFFFF), whatever the next user page maps; anywhere else it runs into the
+  // guard page of the one-page vm area: an oops [DERIVED]. 6.x ioremaps PAGE_ALIGN(offset + len)
+  // and copies the physically contiguous pages [UNVERIFIED since when].
+  const pages = Math.ceil(((address % PAGE_SIZE) + len) / PAGE_SIZE);
+  const phys = pfn * PAGE_SIZE;
+  const direct = k.f.release >= MODERN_RELEASE || (k.arch.name === 'x86' && phys >= 0xa0000 && phys + PAGE_SIZE - 1 < 0x100000);
+  if (pages > 1 && !direct) {
+    k.bug(`unable to handle kernel paging request: generic_access_phys copies ${len} bytes at offset ${address % PAGE_SIZE} past its one-page ioremap_prot (the vm area's guard page)`, k.chain());
+  }
+  for (let i = 0; i < pages; i++) {
+    if (write) k.mem.writeNew(pfn + i);
+    else k.mem.readGen(pfn + i);
+  }
+  return len;
 }
 
 /** mmap_mem_open/close: the arch's map_devmem/unmap_devmem hooks (weak no-ops; PAT bookkeeping on x86). */

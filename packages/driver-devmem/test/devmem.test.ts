@@ -296,6 +296,34 @@ describe('mlock and access_process_vm (B9, B10)', () => {
     expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, true)).ret).toBe(bytes);
   });
 
+  test.each(['2.6.27', '2.6.32'])('B10 — %s: ->access gets the rest of the request; in the ISA window the copy goes on at the physically next page, whatever the user page maps', (kv) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xa0000, 2).addr!;
+    expect(ok(k.driverOp('devmem', 'zap_vma_ptes', { task: p, addr: a + PS, size: PS })).ret).toBe(0);
+    // the second user page is empty now, yet generic_access_phys copies all 8 bytes (0xa0fff…0xa1003)
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, false)).ret).toBe(8);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS, 8, false)).ret).toBe(0); // starting in the hole: follow_phys fails
+    // remap the second page elsewhere: a write across the boundary still lands in pfn 0xa1, not 0xb0
+    ok(k.driverOp('devmem', 'remap_pfn_range', { task: p, addr: a + PS, pfn: 0xb0, size: PS }));
+    const a1 = k.mem.readGen(0xa1);
+    const b0 = k.mem.readGen(0xb0);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, true)).ret).toBe(8);
+    expect(k.mem.readGen(0xa1)).not.toBe(a1);
+    expect(k.mem.readGen(0xb0)).toBe(b0);
+  });
+
+  test.each([['2.6.27', 'oops'], ['2.6.32', 'oops'], ['6.x', 'ok']] as const)('B10 — %s: outside the ISA window a copy crossing the page runs past the one-page ioremap_prot → %s', (kv, outcome) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xf0000000, 2).addr!;
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + 8, 8, false)).ret).toBe(8); // inside one page
+    const r = k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, false);
+    expect(r.outcome).toBe(outcome);
+    if (outcome === 'oops') expect(r.oops!.condition).toMatch(/generic_access_phys/);
+    else expect(r.ret).toBe(8);
+  });
+
   test('B10 — 2.6.27: a write through ->access to a read-only private pte fails (follow_phys)', () => {
     const k = machine('2.6.27');
     const p = k.spawn('p');
