@@ -377,7 +377,18 @@ describe('remap_pfn_range by release (§2.11)', () => {
     expect((vma.flags & VM_PFN_AT_MMAP) !== 0).toBe(kv === '2.6.32'); // 2.6.30+ (895791dac69)
   });
 
-  test.each(['2.6.20', '2.6.28'])('%s: a whole private vma → vm_pgoff = pfn (the COW rule of every release)', (kv) => {
+  test('6.x: a whole shared vma keeps its vm_pgoff and gets no VM_PFN_AT_MMAP (COW-only rule again, [UNVERIFIED] 3.7)', () => {
+    const { k, a, vma } = emptyVma('6.x');
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(0);
+    expect(vma.flags & VM_PFN_AT_MMAP).toBe(0);
+    const priv = emptyVma('6.x', MAP_PRIVATE);
+    expect(remapPfnRange(priv.k, priv.vma, priv.a, DEV_PFN, PS, priv.vma.pageProt)).toBe(-22); // half of a COW vma
+    expect(remapPfnRange(priv.k, priv.vma, priv.a, DEV_PFN + 4, 2 * PS, priv.vma.pageProt)).toBe(0);
+    expect(priv.vma.pgoff).toBe(DEV_PFN + 4);
+  });
+
+  test.each(['2.6.20', '2.6.28', '6.x'])('%s: a whole private vma → vm_pgoff = pfn (the COW rule of every release)', (kv) => {
     const { k, a, vma } = emptyVma(kv, MAP_PRIVATE);
     expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
     expect(vma.pgoff).toBe(DEV_PFN + 4);
