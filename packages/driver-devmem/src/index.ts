@@ -71,21 +71,35 @@ export function validMmapPhysAddrRange(k: Machine, pfn: number, size: number): b
   return (pfn + size / PAGE_SIZE) * PAGE_SIZE <= 2 ** 52;
 }
 
+/** x86 _PAGE_CACHE_UC_MINUS (= _PAGE_PCD): PAT's "uncached minus" */
+const X86_UC_MINUS = 0x10;
+
 /**
+ * The cache attribute of a /dev/mem mapping: `vma` for vm_page_prot, `ptes` for the protection
+ * remap_pfn_range installs.
+ *
  * phys_mem_access_prot / uncached_access: noncached for O_SYNC ('uncached'), or ('auto') for
  * addresses above the end of RAM (`addr >= __pa(high_memory)`, the generic branch arm and s390 use).
  * x86 ≤2.6.25 has its own branches of uncached_access (drivers/char/mem.c v2.6.19–v2.6.25): x86-64
  * only for O_SYNC, i386 only for O_SYNC or on a CPU without MTRR/ARR/MCR (pre-PPro, not modelled),
- * so 'auto' maps cached there. From 2.6.26 x86 decides in phys_mem_access_prot_allowed (PAT,
- * reserve_memtype): the model keeps the end-of-RAM rule, the memtype is not modelled.
+ * so 'auto' maps cached there. From 2.6.26 x86 decides in phys_mem_access_prot_allowed
+ * (arch/x86/mm/pat.c), read here with PAT enabled and the end of RAM standing in for the MTRR type
+ * (RAM write-back, above it uncacheable): O_SYNC asks for UC (PCD|PWT) up to 2.6.28 and UC- (PCD)
+ * from 2.6.29 (the arch's pgprot_noncached in both cases); 'auto' gets reserve_memtype's MTRR hint,
+ * UC- (never PCD|PWT) above RAM — in vm_page_prot up to 2.6.29, and from 2.6.30 (0c3c8a18361:
+ * phys_mem_access_prot_allowed leaves 'auto' write-back, the memtype is reserved by remap_pfn_range's
+ * track_pfn_vma_new, which changes only its local prot) in the ptes alone, vm_page_prot staying
+ * write-back. Without CONFIG_X86_PAT (no Kconfig default in 2.6.26–2.6.32) 'auto' stays write-back.
  */
-function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): number {
-  let nc = st.cache === 'uncached';
-  if (st.cache === 'auto' && !(k.arch.name === 'x86' && k.f.release <= 25)) {
-    const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
-    nc = pfn >= ramEnd; // addr >= __pa(high_memory)
-  }
-  return nc ? prot | k.arch.noncached : prot;
+function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): { vma: number; ptes: number } {
+  const x86 = k.arch.name === 'x86';
+  if (st.cache === 'uncached') return { vma: prot | k.arch.noncached, ptes: prot | k.arch.noncached };
+  if (st.cache === 'cached' || (x86 && k.f.release <= 25)) return { vma: prot, ptes: prot };
+  const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
+  if (pfn < ramEnd) return { vma: prot, ptes: prot }; // addr < __pa(high_memory) / MTRR write-back
+  if (!x86) return { vma: prot | k.arch.noncached, ptes: prot | k.arch.noncached };
+  const uc = ((prot & ~k.arch.layout.cache) | X86_UC_MINUS) >>> 0;
+  return k.f.release <= 29 ? { vma: uc, ptes: uc } : { vma: prot, ptes: uc };
 }
 
 /**
@@ -153,10 +167,12 @@ function mmapMem(k: Machine, st: State, vma: Vma, pfn: number): number {
   // private_mapping_ok: always true with an MMU
   if (k.f.release >= 26 && !rangeIsAllowed(k, st, pfn, size)) return -EPERM;
   // phys_mem_access_prot_allowed: no PAT conflicts are modelled
-  vma.pageProt = physMemAccessProt(k, st, pfn, vma.pageProt);
+  const cache = physMemAccessProt(k, st, pfn, vma.pageProt);
+  vma.pageProt = cache.vma;
   vma.ops = mmapMemOps(k);
-  // remap_pfn_range over the whole vma with vma->vm_page_prot; failure → -EAGAIN (2.6.26–29 also unmap_devmem)
-  if (remapPfnRange(k, vma, vma.start, pfn, size, vma.pageProt) < 0) return -EAGAIN;
+  // remap_pfn_range over the whole vma with vma->vm_page_prot (x86 2.6.30+: as PAT's
+  // track_pfn_vma_new leaves it); failure → -EAGAIN (2.6.26–29 also unmap_devmem)
+  if (remapPfnRange(k, vma, vma.start, pfn, size, cache.ptes) < 0) return -EAGAIN;
   return 0;
 }
 

@@ -101,16 +101,26 @@ describe('mmap_mem', () => {
     expect(map(k, p, 0xf0010000, 1).errno).toBeUndefined(); // outside the exclusive region
   });
 
-  test('cache attribute: noncached above the end of RAM, cached below; O_SYNC-like setting forces noncached', () => {
-    const k = machine('2.6.27', {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+  // x86 2.6.26+ (arch/x86/mm/pat.c phys_mem_access_prot_allowed, read with PAT on; the end of RAM stands in for the MTRR type)
+  test.each([
+    ['2.6.26', 0x10, 0x10, 0x18], // 'auto' above RAM: reserve_memtype's hint UC- (PCD), never PCD|PWT; O_SYNC: UC
+    ['2.6.28', 0x10, 0x10, 0x18],
+    ['2.6.29', 0x10, 0x10, 0x10], // O_SYNC: UC- from 2.6.29
+    ['2.6.30', 0, 0x10, 0x10], // 0c3c8a18361: vm_page_prot stays WB, track_pfn_vma_new gives the ptes UC-
+    ['2.6.32', 0, 0x10, 0x10],
+  ] as const)('cache attribute %s: above the end of RAM vm_page_prot %s, ptes %s; O_SYNC %s; below RAM cached', (kv, vmaCache, pteCache, sync) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
     const p = k.spawn('p');
     const a = map(k, p, 0xf0000000, 1).addr!;
-    expect(k.readPte(p, a).cache).toBe(k.arch.noncached);
+    expect(k.readPte(p, a).cache).toBe(pteCache);
+    expect(k.findVmaOf(p, a)!.pageProt & k.arch.layout.cache).toBe(vmaCache);
     const b = map(k, p, 0xa0000, 1).addr!;
     expect(k.readPte(p, b).cache).toBe(0);
-    const k2 = machine('2.6.27', { cache: 'uncached' });
+    const k2 = machine(kv, { cache: 'uncached' });
     const q = k2.spawn('q');
-    expect(k2.readPte(q, map(k2, q, 0xa0000, 1).addr!).cache).toBe(k2.arch.noncached);
+    const c = map(k2, q, 0xa0000, 1).addr!;
+    expect(k2.readPte(q, c).cache).toBe(sync);
+    expect(k2.findVmaOf(q, c)!.pageProt & k2.arch.layout.cache).toBe(sync);
   });
 
   test.each(['2.6.19', '2.6.20', '2.6.25'])('%s x86: uncached_access is O_SYNC-only (x86-64; i386 with MTRRs) — above the end of RAM is mapped cached', (kv) => {
@@ -194,17 +204,18 @@ describe('private mappings: COW by copy from the user address (B3, B4, B5, B8)',
     expect(k.mem.readGen(0xa1)).toBe(dev); // the device page kept its content
   });
 
-  test.each(['2.6.27', '2.6.32'])('B3 — %s: the COW copy of a noncached device page is built from vm_page_prot, so the anonymous page is mapped noncached too', (kv) => {
+  test.each([['2.6.27', 0x10], ['2.6.29', 0x10], ['2.6.30', 0], ['2.6.32', 0]] as const)('B3 — %s: the COW copy of a device page above RAM is built from vm_page_prot (cache %s): noncached while PAT kept UC- there (≤2.6.29), write-back once only the ptes carry it (2.6.30+)', (kv, copyCache) => {
     const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
     const p = k.spawn('p');
     const a = map(k, p, 0xf0000000, 2, MAP_PRIVATE).addr!;
-    expect(k.readPte(p, a).cache).toBe(k.arch.noncached);
+    expect(k.readPte(p, a).cache).toBe(0x10);
     const w = ok(k.access(p.threads[0]!, a, true));
     expect(w.faults[0]!.chain).toContain('cow_user_page');
     const pte = k.readPte(p, a);
-    expect(pte).toMatchObject({ write: true, dirty: true, special: false, cache: k.arch.noncached });
+    expect(pte).toMatchObject({ write: true, dirty: true, special: false, cache: copyCache });
     expect(pte.pfn).not.toBe(0xf0000);
     expect(k.vmNormalPage(p, a)).toBe(pte.pfn);
+    expect(k.readPte(p, a + PS).cache).toBe(0x10); // the untouched device page keeps UC-
   });
 
   test.each(['2.6.26', '2.6.27', '2.6.32'])('B4 — %s: fork after the COW; child write copies N, parent write reuses it', (kv) => {
