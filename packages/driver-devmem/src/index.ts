@@ -90,6 +90,9 @@ const X86_UC_MINUS = 0x10;
  * phys_mem_access_prot_allowed leaves 'auto' write-back, the memtype is reserved by remap_pfn_range's
  * track_pfn_vma_new, which changes only its local prot) in the ptes alone, vm_page_prot staying
  * write-back. Without CONFIG_X86_PAT (no Kconfig default in 2.6.26–2.6.32) 'auto' stays write-back.
+ * PAT's refusals are not modelled: 2.6.29's reserve_pfn_range refuses RAM (-EINVAL → EAGAIN), and
+ * 2.6.29–2.6.30 refuse O_SYNC on the ISA range (WB tracked, UC- asked; 1adcaafe741, v2.6.31-rc8),
+ * after which the ISA ptes are write-back.
  */
 function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): { vma: number; ptes: number } {
   const x86 = k.arch.name === 'x86';
