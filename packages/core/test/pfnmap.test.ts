@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   VM_MIXEDMAP, VM_PFNMAP, VM_IO, VM_RESERVED, VM_INSERTPAGE, VM_PFN_AT_MMAP, vmInsertPfn, vmInsertMixed, vmInsertPage,
-  remapPfnRange, PAGE_SIZE as PS, PROT_NONE,
+  remapPfnRange, PAGE_SIZE as PS, PROT_NONE, PG_reserved,
 } from '@mixedmap/core';
 import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
@@ -358,6 +358,38 @@ describe('insert API preconditions by release (§2.8–§2.10, §5 D)', () => {
     expect(vma.flags & VM_INSERTPAGE).toBe(0);
     expect(vmInsertPage(k, vma, a, free)).toBe(-22); // page_count 0, VM_INSERTPAGE still not set
     expect(vma.flags & VM_INSERTPAGE).toBe(0);
+  });
+});
+
+describe('vm_insert_page: the vma flag it sets', () => {
+  function insertOne(kernel: string, extraFlags = 0) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', flags: extraFlags, allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, PROT_READ, MAP_SHARED);
+    const vma = k.findVmaOf(p, a)!;
+    const page = k.mem.allocPage(); // a kernel page the driver allocated and holds (count 1), reserved
+    k.mem.flags[page] = k.mem.flags[page]! | PG_reserved; // as drivers did (SetPageReserved): the checker counts its reference
+    return { k, p, a, vma, page };
+  }
+
+  test('2.6.32: VM_INSERTPAGE (fork copies the vma because of it); 6.x: VM_MIXEDMAP instead ([UNVERIFIED] 3.7, "mm: kill vma flag VM_INSERTPAGE")', () => {
+    for (const [kv, flag, other] of [['2.6.32', VM_INSERTPAGE, VM_MIXEDMAP], ['6.x', VM_MIXEDMAP, VM_INSERTPAGE]] as const) {
+      const { k, p, a, vma, page } = insertOne(kv);
+      expect(vmInsertPage(k, vma, a, page)).toBe(0);
+      expect(vma.flags & flag).toBe(flag);
+      expect(vma.flags & other).toBe(0);
+      expect(k.pageInfo(page)).toMatchObject({ count: 2, mapcount: 1 });
+      const c = clean(k.fork(p, 'c')).child!;
+      expect(k.readPte(c, a).pfn).toBe(page); // copied: VM_INSERTPAGE (2.6) / VM_MIXEDMAP (6.x vma_needs_copy)
+      expect(k.pageInfo(page)).toMatchObject({ count: 3, mapcount: 2 });
+    }
+  });
+
+  test('6.x: vm_insert_page on a VM_PFNMAP vma is a BUG; 2.6.32 has no such check', () => {
+    const m = insertOne('6.x', VM_PFNMAP | VM_IO);
+    expect(() => vmInsertPage(m.k, m.vma, m.a, m.page)).toThrow(/VM_PFNMAP/);
+    const o = insertOne('2.6.32', VM_PFNMAP | VM_IO);
+    expect(vmInsertPage(o.k, o.vma, o.a, o.page)).toBe(0);
   });
 });
 
