@@ -801,7 +801,8 @@ export class Machine {
           if (r <= 0) {
             const vma = findVma(mm, a);
             if (!vma || a < vma.start || !vma.ops?.access) break;
-            const n = vma.ops.access(vma, a, chunk, write, this);
+            // access_process_vm hands ->access the whole rest of the request (M27, M32), not one page's part
+            const n = vma.ops.access(vma, a, len - done, write, this);
             if (n <= 0) break;
             done += n;
             continue;

@@ -19,6 +19,7 @@ import {
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_mlocked, PG_referenced, PG_reserved, NO_MAPPING } from './page_alloc.js';
 import { pageAddFileRmap, pageAddNewAnonRmap, pageDupRmap, pageRemoveRmap } from './rmap.js';
 import { lruAddDrain } from './swap.js';
+import { MODERN_RELEASE } from './version.js';
 import { findMergeableAnonVma } from './mmap.js';
 import type { Machine } from './machine.js';
 import type { Mm, Vma, Thread } from './mm_types.js';
@@ -831,12 +832,21 @@ function doWpPageCopy(k: Machine, c: FaultCtx): number {
   if (munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   if (!zeroSource) {
     c.enter(FN.cow_user_page);
-    // cow_user_page: from the struct page, or (no struct page) from the user address through the old pte
-    m.setGen(np, old >= 0 ? m.readGen(old) : k.readUserFrame(pfn));
+    // cow_user_page: from the struct page, or (no struct page) from the user address through the old
+    // pte with __copy_from_user_inatomic; where the MMU refuses that read (a PROT_NONE pte reached by
+    // a forced gup write) the copy fails and the page is zero-filled (M20, M26, M32 cow_user_page;
+    // modern __wp_page_copy_user: WARN_ON_ONCE, clear_page)
+    if (old >= 0) m.setGen(np, m.readGen(old));
+    else m.setGen(np, userReadable(k, c.origLo) ? k.readUserFrame(pfn) : 0);
   }
   if (!munlockFirst && vma.flags & VM_LOCKED) wpCowMunlock(k, c, old);
   c.newPage = np;
   return c.stepped ? stopAt(c, WINDOW.wp_copy, PH_WP_COMMIT) : doWpPageCommit(k, c);
+}
+
+/** Whether a user read through this pte gets through the MMU (hardware present; arm: young too). */
+function userReadable(k: Machine, lo: number): boolean {
+  return k.pte.hwPresentBit(lo) && (!k.arch.softwareYoungDirty || k.pte.young(lo));
 }
 
 /** do_wp_page's COW in a VM_LOCKED vma: the old page is no longer mlocked by this pte (2.6.28+). */
@@ -937,14 +947,21 @@ function insertPage(k: Machine, vma: Vma, address: number, pfn: number, prot: nu
   return 0;
 }
 
-/** vm_insert_page (M20, M26, M32): -EFAULT, -EINVAL (count 0, anon), sets VM_INSERTPAGE, -ENOMEM, -EBUSY. */
+/** vm_insert_page (M20, M26, M32): -EFAULT, -EINVAL (count 0, anon), sets VM_INSERTPAGE (6.x: VM_MIXEDMAP), -ENOMEM, -EBUSY. */
 export function vmInsertPage(k: Machine, vma: Vma, address: number, pfn: number): number {
   k.enter(FN.vm_insert_page);
   if (address < vma.start || address >= vma.end) return -EFAULT;
   // the kernel takes a struct page and never asks pfn_valid (a DCSS page above max_pfn on s390 2.6.25
   // has one); a pfn without a struct page cannot be passed at all: the model refuses it like count 0
   if (!k.hasStructPage(pfn) || k.mem.count[pfn] === 0) return -EINVAL;
-  vma.flags |= VM_INSERTPAGE;
+  if (k.f.release >= MODERN_RELEASE) {
+    // 6.x: VM_INSERTPAGE is gone; the vma becomes VM_MIXEDMAP, and a VM_PFNMAP vma is a BUG
+    // ("mm: kill vma flag VM_INSERTPAGE", [UNVERIFIED] 3.7)
+    if (!(vma.flags & VM_MIXEDMAP)) {
+      if (vma.flags & VM_PFNMAP) k.bug('BUG_ON(vma->vm_flags & VM_PFNMAP) in vm_insert_page', k.chain());
+      vma.flags |= VM_MIXEDMAP;
+    }
+  } else vma.flags |= VM_INSERTPAGE;
   return insertPage(k, vma, address, pfn, vma.pageProt);
 }
 

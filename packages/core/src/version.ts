@@ -30,7 +30,11 @@ export interface Features {
   insertPfn: 'none' | 'pfnmap' | 'mixed';
   /** remap_pfn_range/insert_pfn wrap ptes in pte_mkspecial (2.6.26+, 7e675137a8e) */
   mkspecialPfnPtes: boolean;
-  /** remap_pfn_range vm_pgoff rule: ≤2.6.28 COW-only, 2.6.29+ whole-vma (§2.11) */
+  /**
+   * remap_pfn_range vm_pgoff rule: ≤2.6.28 COW-only, 2.6.29–2.6.32 whole-vma (3c8bb73ace6, §2.11);
+   * 6.x COW-only again (the whole-vma rewrite and VM_PFN_AT_MMAP went with "mm, x86, pat: rework
+   * linear pfn-mmap tracking", [UNVERIFIED] 3.7)
+   */
   remapPgoff: 'cow-only' | 'whole-vma';
   /** follow_page on a pte vm_normal_page rejects: NULL (≤2.6.25), ERR_PTR(-EFAULT) (2.6.26–31), zero-pfn aware (2.6.32) (§2.12) */
   followPageUnusable: 'null' | 'efault' | 'zero-pfn';
@@ -182,7 +186,7 @@ export function resolveFeatures(version: string = DEFAULT_KERNEL, options: Kerne
     mixedmap: r >= 26,
     insertPfn: r < 21 ? 'none' : r <= 25 ? 'pfnmap' : 'mixed',
     mkspecialPfnPtes: r >= 26,
-    remapPgoff: r <= 28 ? 'cow-only' : 'whole-vma',
+    remapPgoff: r <= 28 || r === MODERN_RELEASE ? 'cow-only' : 'whole-vma',
     followPageUnusable: r <= 25 ? 'null' : r <= 31 ? 'efault' : 'zero-pfn',
     follAnon: r <= 22 ? 'no-nopage' : r <= 25 ? 'no-fault' : r <= 31 ? 'use_zero_page' : 'none',
     wpReuseSharedNoPage: r >= 26,

@@ -2,7 +2,8 @@
 // remap_pfn_range and the linearity rule (§2.11, B3–B5), vm_normal_page Tables A–D (§2.7).
 import { describe, expect, test } from 'vitest';
 import {
-  VM_MIXEDMAP, VM_PFNMAP, vmInsertPfn, PAGE_SIZE as PS,
+  VM_MIXEDMAP, VM_PFNMAP, VM_IO, VM_RESERVED, VM_INSERTPAGE, VM_PFN_AT_MMAP, vmInsertPfn, vmInsertMixed, vmInsertPage,
+  remapPfnRange, PAGE_SIZE as PS, PROT_NONE, PG_reserved,
 } from '@mixedmap/core';
 import { startAccesses, stepTo, finishAccess } from '@mixedmap/testdev/race';
 import { machine, mapFile, clean, DEV_PFN, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED } from './fixtures/machines.js';
@@ -246,5 +247,201 @@ describe('remap_pfn_range and the linearity rule (B1–B5)', () => {
         expect(() => zapVmaPtes(k, vma, a, PS)).toThrow(/does not exist before 2.6.27/);
       }
     }
+  });
+});
+
+describe('cow_user_page without a struct page (§2.6)', () => {
+  // A private VM_MIXEDMAP vma over device memory: vm_insert_mixed puts a raw (2.6.26) or special
+  // (2.6.27+) pte there; a forced write (ptrace, gup force) COWs it through do_wp_page with
+  // old_page NULL, so cow_user_page copies from the user address with __copy_from_user_inatomic.
+  function cowOfRawPte(kernel: string, protAfterRead: number) {
+    const k = machine(kernel, { dev: { mode: 'insert-mixed', allowPrivate: true } });
+    const p = k.spawn('p');
+    const t = p.threads[0]!;
+    const a = mapFile(k, p, '/dev/testdev', 1, PROT_READ, MAP_PRIVATE);
+    const dev = k.mem.writeNew(DEV_PFN); // the device page holds something other than zeroes
+    clean(k.access(t, a, false));
+    expect(k.readPte(p, a).pfn).toBe(DEV_PFN);
+    if (protAfterRead !== PROT_READ) clean(k.mprotect(p, a, PS, protAfterRead));
+    const r = clean(k.gup(t, a, 1, true, true)); // get_user_pages(write=1, force=1)
+    expect(r.ret).toBe(1);
+    expect(r.faults[0]!.chain).toContain('do_wp_page');
+    const pte = k.readPte(p, a);
+    expect(pte.pfn).not.toBe(DEV_PFN);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
+    return { dev, copy: k.mem.readGen(pte.pfn), device: k.mem.readGen(DEV_PFN) };
+  }
+
+  test.each(['2.6.26', '2.6.27', '2.6.32', '6.x'])('%s: a readable source is copied from the user address', (kv) => {
+    const { dev, copy, device } = cowOfRawPte(kv, PROT_READ);
+    expect(copy).toBe(dev);
+    expect(device).toBe(dev);
+  });
+
+  test.each(['2.6.26', '2.6.27', '2.6.32', '6.x'])('%s: an unreadable source (PROT_NONE pte) makes the copy fail: the new page is zero-filled', (kv) => {
+    const { dev, copy, device } = cowOfRawPte(kv, PROT_NONE);
+    expect(dev).not.toBe(0);
+    expect(copy).toBe(0); // "might just be unreadable, in which case we just give up and fill the result with zeroes"
+    expect(device).toBe(dev); // the device is never written
+  });
+});
+
+describe('insert API preconditions by release (§2.8–§2.10, §5 D)', () => {
+  function pfnVma(kernel: string, flags = MAP_SHARED, pages = 2) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', pages, RW, flags);
+    return { k, p, a, vma: k.findVmaOf(p, a)! };
+  }
+
+  test('vm_insert_pfn first exists in 2.6.21 (e0dc0d8f4a3): 2.6.20 has none, 2.6.21 installs a raw pte', () => {
+    const old = pfnVma('2.6.20');
+    expect(() => vmInsertPfn(old.k, old.vma, old.a, DEV_PFN)).toThrow(/does not exist before 2\.6\.21/);
+    const { k, p, a, vma } = pfnVma('2.6.21');
+    expect(vmInsertPfn(k, vma, a, DEV_PFN)).toBe(0);
+    expect(k.readPte(p, a)).toMatchObject({ present: true, special: false, dirty: false, pfn: DEV_PFN });
+    expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
+  });
+
+  test.each(['2.6.21', '2.6.25'])('%s: vm_insert_pfn BUG_ON(!VM_PFNMAP) and BUG_ON(is_cow_mapping)', (kv) => {
+    const { k, a, vma } = pfnVma(kv);
+    vma.flags &= ~VM_PFNMAP;
+    expect(() => vmInsertPfn(k, vma, a, DEV_PFN)).toThrow(/VM_PFNMAP/);
+    const priv = pfnVma(kv, MAP_PRIVATE);
+    expect(() => vmInsertPfn(priv.k, priv.vma, priv.a, DEV_PFN)).toThrow(/is_cow_mapping/);
+    expect(priv.k.readPte(priv.p, priv.a).none).toBe(true);
+  });
+
+  test.each([['2.6.25', false], ['2.6.26', true], ['2.6.32', true]] as const)('D4 — %s: vm_insert_pfn outside the vma: -EFAULT only from 2.6.26 (%s); 2.6.21–2.6.25 populate the pte', (kv, checked) => {
+    const { k, p, a, vma } = pfnVma(kv);
+    const out = a + 8 * PS;
+    expect(k.findVmaOf(p, out)).toBeUndefined();
+    if (checked) {
+      expect(vmInsertPfn(k, vma, out, DEV_PFN)).toBe(-14);
+      expect(k.readPte(p, out).none).toBe(true);
+    } else {
+      expect(vmInsertPfn(k, vma, out, DEV_PFN)).toBe(0);
+      expect(k.readPte(p, out)).toMatchObject({ present: true, pfn: DEV_PFN });
+    }
+  });
+
+  test('2.6.26 (423bad60044): vm_insert_pfn accepts a VM_MIXEDMAP vma with a !pfn_valid pfn; 2.6.25 BUGs on it (no VM_PFNMAP)', () => {
+    for (const [kv, ok] of [['2.6.25', false], ['2.6.26', true]] as const) {
+      const { k, p, a, vma } = pfnVma(kv);
+      vma.flags = (vma.flags & ~VM_PFNMAP) | VM_MIXEDMAP;
+      if (ok) {
+        expect(vmInsertPfn(k, vma, a, DEV_PFN)).toBe(0);
+        expect(k.vmNormalPage(p, a)).toBe(-1);
+      } else expect(() => vmInsertPfn(k, vma, a, DEV_PFN)).toThrow(/VM_PFNMAP/);
+    }
+  });
+
+  test('vm_insert_mixed first exists in 2.6.26; D7: addr outside the vma → -EFAULT before any pte work', () => {
+    const old = pfnVma('2.6.25');
+    expect(() => vmInsertMixed(old.k, old.vma, old.a, DEV_PFN)).toThrow(/does not exist before 2\.6\.26/);
+    for (const kv of ['2.6.26', '2.6.32']) {
+      const { k, p, a, vma } = pfnVma(kv);
+      vma.flags = (vma.flags & ~VM_PFNMAP) | VM_MIXEDMAP;
+      k.pageTableAllocLimit = 0;
+      expect(vmInsertMixed(k, vma, a - PS, DEV_PFN)).toBe(-14);
+      expect(vmInsertMixed(k, vma, a + 2 * PS, DEV_PFN)).toBe(-14); // vm_end is exclusive
+      expect(k.readPte(p, a - PS).none).toBe(true);
+    }
+  });
+
+  test.each(['2.6.20', '2.6.26', '2.6.32'])('D6 — %s: vm_insert_page outside the vma → -EFAULT before the count test and without VM_INSERTPAGE', (kv) => {
+    const { k, a, vma } = pfnVma(kv);
+    vma.flags &= ~(VM_PFNMAP | VM_IO | VM_RESERVED);
+    const free = k.mem.regions.find((r) => r.kind === 'ram')!.endPfn - 1; // a free RAM page: count 0
+    expect(k.mem.count[free]).toBe(0);
+    expect(vmInsertPage(k, vma, a + 2 * PS, free)).toBe(-14);
+    expect(vma.flags & VM_INSERTPAGE).toBe(0);
+    expect(vmInsertPage(k, vma, a, free)).toBe(-22); // page_count 0, VM_INSERTPAGE still not set
+    expect(vma.flags & VM_INSERTPAGE).toBe(0);
+  });
+});
+
+describe('vm_insert_page: the vma flag it sets', () => {
+  function insertOne(kernel: string, extraFlags = 0) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', flags: extraFlags, allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', 2, PROT_READ, MAP_SHARED);
+    const vma = k.findVmaOf(p, a)!;
+    const page = k.mem.allocPage(); // a kernel page the driver allocated and holds (count 1), reserved
+    k.mem.flags[page] = k.mem.flags[page]! | PG_reserved; // as drivers did (SetPageReserved): the checker counts its reference
+    return { k, p, a, vma, page };
+  }
+
+  test('2.6.32: VM_INSERTPAGE (fork copies the vma because of it); 6.x: VM_MIXEDMAP instead ([UNVERIFIED] 3.7, "mm: kill vma flag VM_INSERTPAGE")', () => {
+    for (const [kv, flag, other] of [['2.6.32', VM_INSERTPAGE, VM_MIXEDMAP], ['6.x', VM_MIXEDMAP, VM_INSERTPAGE]] as const) {
+      const { k, p, a, vma, page } = insertOne(kv);
+      expect(vmInsertPage(k, vma, a, page)).toBe(0);
+      expect(vma.flags & flag).toBe(flag);
+      expect(vma.flags & other).toBe(0);
+      expect(k.pageInfo(page)).toMatchObject({ count: 2, mapcount: 1 });
+      const c = clean(k.fork(p, 'c')).child!;
+      expect(k.readPte(c, a).pfn).toBe(page); // copied: VM_INSERTPAGE (2.6) / VM_MIXEDMAP (6.x vma_needs_copy)
+      expect(k.pageInfo(page)).toMatchObject({ count: 3, mapcount: 2 });
+    }
+  });
+
+  test('6.x: vm_insert_page on a VM_PFNMAP vma is a BUG; 2.6.32 has no such check', () => {
+    const m = insertOne('6.x', VM_PFNMAP | VM_IO);
+    expect(() => vmInsertPage(m.k, m.vma, m.a, m.page)).toThrow(/VM_PFNMAP/);
+    const o = insertOne('2.6.32', VM_PFNMAP | VM_IO);
+    expect(vmInsertPage(o.k, o.vma, o.a, o.page)).toBe(0);
+  });
+});
+
+describe('remap_pfn_range by release (§2.11)', () => {
+  function emptyVma(kernel: string, flags = MAP_SHARED, pages = 2) {
+    const k = machine(kernel, { dev: { mode: 'insert-pfn', flags: 0, allowPrivate: true } });
+    const p = k.spawn('p');
+    const a = mapFile(k, p, '/dev/testdev', pages, RW, flags);
+    return { k, p, a, vma: k.findVmaOf(p, a)! };
+  }
+
+  test.each([['2.6.28', 0], ['2.6.29', DEV_PFN + 4], ['2.6.32', DEV_PFN + 4]] as const)('%s: a whole shared vma → vm_pgoff %s (2.6.29+, 3c8bb73ace6: any vma the call covers; before, COW vmas only)', (kv, pgoff) => {
+    const { k, a, vma } = emptyVma(kv);
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(pgoff);
+    expect(vma.flags & (VM_IO | VM_RESERVED | VM_PFNMAP)).toBe(VM_IO | VM_RESERVED | VM_PFNMAP);
+    expect((vma.flags & VM_PFN_AT_MMAP) !== 0).toBe(kv === '2.6.32'); // 2.6.30+ (895791dac69)
+  });
+
+  test('6.x: a whole shared vma keeps its vm_pgoff and gets no VM_PFN_AT_MMAP (COW-only rule again, [UNVERIFIED] 3.7)', () => {
+    const { k, a, vma } = emptyVma('6.x');
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(0);
+    expect(vma.flags & VM_PFN_AT_MMAP).toBe(0);
+    const priv = emptyVma('6.x', MAP_PRIVATE);
+    expect(remapPfnRange(priv.k, priv.vma, priv.a, DEV_PFN, PS, priv.vma.pageProt)).toBe(-22); // half of a COW vma
+    expect(remapPfnRange(priv.k, priv.vma, priv.a, DEV_PFN + 4, 2 * PS, priv.vma.pageProt)).toBe(0);
+    expect(priv.vma.pgoff).toBe(DEV_PFN + 4);
+  });
+
+  test.each(['2.6.20', '2.6.28', '6.x'])('%s: a whole private vma → vm_pgoff = pfn (the COW rule of every release)', (kv) => {
+    const { k, a, vma } = emptyVma(kv, MAP_PRIVATE);
+    expect(remapPfnRange(k, vma, a, DEV_PFN + 4, 2 * PS, vma.pageProt)).toBe(0);
+    expect(vma.pgoff).toBe(DEV_PFN + 4);
+  });
+
+  test.each(['2.6.20', '2.6.26', '2.6.27', '2.6.32'])('%s: the ptes carry the caller\'s prot, not vm_page_prot; special from 2.6.27 on x86; no accounting', (kv) => {
+    const { k, p, a, vma } = emptyVma(kv);
+    const prot = vma.pageProt | k.arch.noncached;
+    expect(remapPfnRange(k, vma, a, DEV_PFN, PS, prot)).toBe(0);
+    expect(k.readPte(p, a)).toMatchObject({ present: true, write: true, dirty: false, pfn: DEV_PFN, cache: k.arch.noncached, special: kv !== '2.6.20' && kv !== '2.6.26' });
+    expect(vma.pageProt & k.arch.noncached).toBe(0);
+    expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
+  });
+
+  test.each(['2.6.20', '2.6.28', '2.6.32'])('%s: page-table allocation failure → -ENOMEM; the flags stay set and the ptes already written stay', (kv) => {
+    const { k, p, a, vma } = emptyVma(kv, MAP_SHARED, 1024);
+    expect(remapPfnRange(k, vma, a, DEV_PFN, PS, vma.pageProt)).toBe(0); // the tables of the first page
+    k.pageTableAllocLimit = 0;
+    expect(remapPfnRange(k, vma, a + PS, DEV_PFN + 1, 1023 * PS, vma.pageProt)).toBe(-12);
+    expect(vma.flags & (VM_IO | VM_RESERVED | VM_PFNMAP)).toBe(VM_IO | VM_RESERVED | VM_PFNMAP);
+    expect(k.readPte(p, a + PS).pfn).toBe(DEV_PFN + 1);
+    expect(k.readPte(p, a + 1023 * PS).none).toBe(true);
   });
 });

@@ -7,7 +7,7 @@
 
 import {
   defineDriver, remapPfnRange, zapVmaPtes,
-  EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE,
+  EAGAIN, EINVAL, EPERM, EIO, ENOENT, PAGE_SIZE, MODERN_RELEASE,
   type Driver, type Machine, type Vma, type VmOperations, unknownSettings,
 } from '@mixedmap/core';
 
@@ -71,26 +71,43 @@ export function validMmapPhysAddrRange(k: Machine, pfn: number, size: number): b
   return (pfn + size / PAGE_SIZE) * PAGE_SIZE <= 2 ** 52;
 }
 
+/** x86 _PAGE_CACHE_UC_MINUS (= _PAGE_PCD): PAT's "uncached minus" */
+const X86_UC_MINUS = 0x10;
+
 /**
+ * The cache attribute of a /dev/mem mapping: `vma` for vm_page_prot, `ptes` for the protection
+ * remap_pfn_range installs.
+ *
  * phys_mem_access_prot / uncached_access: noncached for O_SYNC ('uncached'), or ('auto') for
  * addresses above the end of RAM (`addr >= __pa(high_memory)`, the generic branch arm and s390 use).
  * x86 ≤2.6.25 has its own branches of uncached_access (drivers/char/mem.c v2.6.19–v2.6.25): x86-64
  * only for O_SYNC, i386 only for O_SYNC or on a CPU without MTRR/ARR/MCR (pre-PPro, not modelled),
- * so 'auto' maps cached there. From 2.6.26 x86 decides in phys_mem_access_prot_allowed (PAT,
- * reserve_memtype): the model keeps the end-of-RAM rule, the memtype is not modelled.
+ * so 'auto' maps cached there. From 2.6.26 x86 decides in phys_mem_access_prot_allowed
+ * (arch/x86/mm/pat.c), read here with PAT enabled and the end of RAM standing in for the MTRR type
+ * (RAM write-back, above it uncacheable): O_SYNC asks for UC (PCD|PWT) up to 2.6.28 and UC- (PCD)
+ * from 2.6.29 (the arch's pgprot_noncached in both cases); 'auto' gets reserve_memtype's MTRR hint,
+ * UC- (never PCD|PWT) above RAM — in vm_page_prot up to 2.6.29, and from 2.6.30 (0c3c8a18361:
+ * phys_mem_access_prot_allowed leaves 'auto' write-back, the memtype is reserved by remap_pfn_range's
+ * track_pfn_vma_new, which changes only its local prot) in the ptes alone, vm_page_prot staying
+ * write-back. Without CONFIG_X86_PAT (no Kconfig default in 2.6.26–2.6.32) 'auto' stays write-back.
+ * PAT's refusals are not modelled: 2.6.29's reserve_pfn_range refuses RAM (-EINVAL → EAGAIN), and
+ * 2.6.29–2.6.30 refuse O_SYNC on the ISA range (WB tracked, UC- asked; 1adcaafe741, v2.6.31-rc8),
+ * after which the ISA ptes are write-back.
  */
-function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): number {
-  let nc = st.cache === 'uncached';
-  if (st.cache === 'auto' && !(k.arch.name === 'x86' && k.f.release <= 25)) {
-    const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
-    nc = pfn >= ramEnd; // addr >= __pa(high_memory)
-  }
-  return nc ? prot | k.arch.noncached : prot;
+function physMemAccessProt(k: Machine, st: State, pfn: number, prot: number): { vma: number; ptes: number } {
+  const x86 = k.arch.name === 'x86';
+  if (st.cache === 'uncached') return { vma: prot | k.arch.noncached, ptes: prot | k.arch.noncached };
+  if (st.cache === 'cached' || (x86 && k.f.release <= 25)) return { vma: prot, ptes: prot };
+  const ramEnd = Math.max(0, ...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.endPfn));
+  if (pfn < ramEnd) return { vma: prot, ptes: prot }; // addr < __pa(high_memory) / MTRR write-back
+  if (!x86) return { vma: prot | k.arch.noncached, ptes: prot | k.arch.noncached };
+  const uc = ((prot & ~k.arch.layout.cache) | X86_UC_MINUS) >>> 0;
+  return k.f.release <= 29 ? { vma: uc, ptes: uc } : { vma: prot, ptes: uc };
 }
 
 /**
  * generic_access_phys (2.6.27+, HAVE_IOREMAP_PROT): follow_phys() on the pte (present; writable
- * for a write), ioremap_prot with its protection, copy. Returns bytes or -EINVAL.
+ * for a write), ioremap_prot with its protection, copy. Returns len or -EINVAL.
  */
 function genericAccessPhys(vma: Vma, address: number, len: number, write: boolean, k: Machine): number {
   const pt = vma.mm.pt;
@@ -101,20 +118,43 @@ function genericAccessPhys(vma: Vma, address: number, len: number, write: boolea
   if (k.pte.isNone(lo, hi) || !k.pte.present(lo)) return -EINVAL;
   if (write && !k.pte.write(lo)) return -EINVAL;
   const pfn = k.pte.pfn(lo, hi);
-  const n = Math.min(len, PAGE_SIZE - (address % PAGE_SIZE));
-  if (write) k.mem.writeNew(pfn);
-  else k.mem.readGen(pfn);
-  return n;
+  // v2.6.27–v2.6.32 ioremap_prot() one page and copy all `len` bytes access_process_vm asks for
+  // (the rest of the request, not clamped to the page) from it, returning len. A copy that crosses
+  // the page boundary goes on at the physically next page where the "ioremap" is the direct map (x86
+  // is_ISA_range: 0xA0000–0xFFFFF), whatever the next user page maps; anywhere else it runs into the
+  // guard page of the one-page vm area: an oops [DERIVED]. 6.x ioremaps PAGE_ALIGN(offset + len)
+  // and copies the physically contiguous pages [UNVERIFIED since when].
+  const pages = Math.ceil(((address % PAGE_SIZE) + len) / PAGE_SIZE);
+  const phys = pfn * PAGE_SIZE;
+  const direct = k.f.release >= MODERN_RELEASE || (k.arch.name === 'x86' && phys >= 0xa0000 && phys + PAGE_SIZE - 1 < 0x100000);
+  if (pages > 1 && !direct) {
+    k.bug(`unable to handle kernel paging request: generic_access_phys copies ${len} bytes at offset ${address % PAGE_SIZE} past its one-page ioremap_prot (the vm area's guard page)`, k.chain());
+  }
+  for (let i = 0; i < pages; i++) {
+    if (write) k.mem.writeNew(pfn + i);
+    else k.mem.readGen(pfn + i);
+  }
+  return len;
 }
 
 /** mmap_mem_open/close: the arch's map_devmem/unmap_devmem hooks (weak no-ops; PAT bookkeeping on x86). */
 const mmapMemOpen = (): void => {};
 const mmapMemClose = (): void => {};
 
+/**
+ * CONFIG_HAVE_IOREMAP_PROT, which builds generic_access_phys: x86 and powerpc from 2.6.27 (powerpc:
+ * a1f242ff460 "powerpc ioremap_prot"), sh (MMU) from 2.6.28; never arm or s390 in 2.6.19–2.6.32.
+ */
+function haveIoremapProt(k: Machine): boolean {
+  const r = k.f.release;
+  const a = k.arch.name;
+  return (r >= 27 && (a === 'x86' || a.startsWith('powerpc'))) || (r >= 28 && a === 'sh');
+}
+
 /** mmap_mem_ops by release (DM20/DM25 none, DM26 {open, close}, DM27/DM29 + access, DM30/DM32 access only). */
 export function mmapMemOps(k: Machine): VmOperations | null {
   const r = k.f.release;
-  const access = r >= 27 && k.arch.name === 'x86'; // HAVE_IOREMAP_PROT: x86 in this range
+  const access = haveIoremapProt(k);
   if (r <= 25) return null;
   if (r <= 29) return access ? OPS_OPEN_CLOSE_ACCESS : OPS_OPEN_CLOSE;
   return access ? OPS_ACCESS : null;
@@ -130,10 +170,12 @@ function mmapMem(k: Machine, st: State, vma: Vma, pfn: number): number {
   // private_mapping_ok: always true with an MMU
   if (k.f.release >= 26 && !rangeIsAllowed(k, st, pfn, size)) return -EPERM;
   // phys_mem_access_prot_allowed: no PAT conflicts are modelled
-  vma.pageProt = physMemAccessProt(k, st, pfn, vma.pageProt);
+  const cache = physMemAccessProt(k, st, pfn, vma.pageProt);
+  vma.pageProt = cache.vma;
   vma.ops = mmapMemOps(k);
-  // remap_pfn_range over the whole vma with vma->vm_page_prot; failure → -EAGAIN (2.6.26–29 also unmap_devmem)
-  if (remapPfnRange(k, vma, vma.start, pfn, size, vma.pageProt) < 0) return -EAGAIN;
+  // remap_pfn_range over the whole vma with vma->vm_page_prot (x86 2.6.30+: as PAT's
+  // track_pfn_vma_new leaves it); failure → -EAGAIN (2.6.26–29 also unmap_devmem)
+  if (remapPfnRange(k, vma, vma.start, pfn, size, cache.ptes) < 0) return -EAGAIN;
   return 0;
 }
 
@@ -195,8 +237,11 @@ export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings
   lookup: () => -ENOENT,
   mmap(k, st, file, vma) {
     if ((file.inode.data as { kmem: boolean }).kmem) {
-      // mmap_kmem: a kernel virtual offset → pfn; -EIO if it has no struct page; then mmap_mem
-      const pfn = vma.pgoff - st.pageOffset / PAGE_SIZE;
+      // mmap_kmem: a kernel virtual offset → pfn; -EIO if it has no struct page; then mmap_mem.
+      // v2.6.19 alone ("Fix up mmap_kmem", 99a10a60ba9, v2.6.19-rc2; reverted by 6d3154cc114 for
+      // v2.6.20) took the offset as a pfn offset from PFN_DOWN(virt_to_phys(PAGE_OFFSET)), which is
+      // 0 where kernel virtual = physical + PAGE_OFFSET: the offset is the physical address there
+      const pfn = k.f.release <= 19 ? vma.pgoff : vma.pgoff - st.pageOffset / PAGE_SIZE;
       if (pfn < 0 || !k.pfnValid(pfn)) return -EIO;
       vma.pgoff = pfn;
       return mmapMem(k, st, vma, pfn);

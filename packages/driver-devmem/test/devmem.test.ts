@@ -7,6 +7,8 @@ import {
 } from '@mixedmap/core';
 import x86 from '@mixedmap/arch-x86';
 import devmem from '../src/index.js';
+// @ts-expect-error plain ESM JS without type declarations (the out-of-tree example arch)
+import powerpc64 from '../../../examples/arch-powerpc64/index.js';
 
 const PS = PAGE_SIZE;
 const MB = 1 << 20;
@@ -65,6 +67,14 @@ describe('mmap_mem', () => {
     expect((vma.flags & VM_PFN_AT_MMAP) !== 0).toBe(r >= 30);
   });
 
+  test.each([['2.6.26', false], ['2.6.27', true], ['2.6.32', true]] as const)('%s powerpc64: HAVE_IOREMAP_PROT (a1f242ff460, 2.6.27) gives mmap_mem_ops .access too (%s)', (kv, access) => {
+    const k = createMachine({ arch: powerpc64, kernel: kv, memory: { ram: 32 * MB }, drivers: [{ driver: devmem }] });
+    const p = k.spawn('p');
+    const a = map(k, p, 0x100000, 1).addr!;
+    expect(!!k.findVmaOf(p, a)!.ops?.access).toBe(access);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a, 8, false)).ret).toBe(access ? 8 : 0);
+  });
+
   test('B2 — 2.6.27 STRICT_DEVMEM: RAM at 16 MiB → EPERM; 0xA0000 → ok with special ptes; the first MiB is always allowed', () => {
     const k = machine('2.6.27', { strict: true });
     const p = k.spawn('p');
@@ -91,16 +101,26 @@ describe('mmap_mem', () => {
     expect(map(k, p, 0xf0010000, 1).errno).toBeUndefined(); // outside the exclusive region
   });
 
-  test('cache attribute: noncached above the end of RAM, cached below; O_SYNC-like setting forces noncached', () => {
-    const k = machine('2.6.27', {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+  // x86 2.6.26+ (arch/x86/mm/pat.c phys_mem_access_prot_allowed, read with PAT on; the end of RAM stands in for the MTRR type)
+  test.each([
+    ['2.6.26', 0x10, 0x10, 0x18], // 'auto' above RAM: reserve_memtype's hint UC- (PCD), never PCD|PWT; O_SYNC: UC
+    ['2.6.28', 0x10, 0x10, 0x18],
+    ['2.6.29', 0x10, 0x10, 0x10], // O_SYNC: UC- from 2.6.29
+    ['2.6.30', 0, 0x10, 0x10], // 0c3c8a18361: vm_page_prot stays WB, track_pfn_vma_new gives the ptes UC-
+    ['2.6.32', 0, 0x10, 0x10],
+  ] as const)('cache attribute %s: above the end of RAM vm_page_prot %s, ptes %s; O_SYNC %s; below RAM cached', (kv, vmaCache, pteCache, sync) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
     const p = k.spawn('p');
     const a = map(k, p, 0xf0000000, 1).addr!;
-    expect(k.readPte(p, a).cache).toBe(k.arch.noncached);
+    expect(k.readPte(p, a).cache).toBe(pteCache);
+    expect(k.findVmaOf(p, a)!.pageProt & k.arch.layout.cache).toBe(vmaCache);
     const b = map(k, p, 0xa0000, 1).addr!;
     expect(k.readPte(p, b).cache).toBe(0);
-    const k2 = machine('2.6.27', { cache: 'uncached' });
+    const k2 = machine(kv, { cache: 'uncached' });
     const q = k2.spawn('q');
-    expect(k2.readPte(q, map(k2, q, 0xa0000, 1).addr!).cache).toBe(k2.arch.noncached);
+    const c = map(k2, q, 0xa0000, 1).addr!;
+    expect(k2.readPte(q, c).cache).toBe(sync);
+    expect(k2.findVmaOf(q, c)!.pageProt & k2.arch.layout.cache).toBe(sync);
   });
 
   test.each(['2.6.19', '2.6.20', '2.6.25'])('%s x86: uncached_access is O_SYNC-only (x86-64; i386 with MTRRs) — above the end of RAM is mapped cached', (kv) => {
@@ -120,6 +140,32 @@ describe('mmap_mem', () => {
     expect(k.readPte(p, a).pfn).toBe(2 * MB / PS);
     expect(k.findVmaOf(p, a)!.pgoff).toBe(2 * MB / PS);
     expect(map(k, p, 0xc0000000 + 0x30000000, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem').errno).toBe('EIO');
+  });
+
+  test.each([['2.6.19', true], ['2.6.20', false], ['2.6.32', false]] as const)('/dev/kmem %s: the offset is a physical (pfn) offset only in v2.6.19 (99a10a60ba9, reverted by 6d3154cc114 for 2.6.20)', (kv, physical) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    // a kernel virtual address: 2.6.20+ maps pfn 0x200; 2.6.19 takes it as pfn 0xc0200, beyond RAM → EIO
+    const v = map(k, p, 0xc0000000 + 2 * MB, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem');
+    if (physical) expect(v.errno).toBe('EIO');
+    else expect(k.readPte(p, v.addr!).pfn).toBe(2 * MB / PS);
+    // a small offset: 2.6.19 maps pfn 0x200 (PFN_DOWN(virt_to_phys(PAGE_OFFSET)) + vm_pgoff); 2.6.20+ → __pa underflows → EIO
+    const ph = map(k, p, 2 * MB, 1, MAP_SHARED, PROT_READ | PROT_WRITE, '/dev/kmem');
+    if (physical) {
+      expect(k.readPte(p, ph.addr!).pfn).toBe(2 * MB / PS);
+      expect(k.findVmaOf(p, ph.addr!)!.pgoff).toBe(2 * MB / PS);
+    } else expect(ph.errno).toBe('EIO');
+  });
+
+  test.each(['2.6.20', '2.6.26', '2.6.32'])('%s: remap_pfn_range failing in mmap_mem (page-table allocation) → EAGAIN, no vma left', (kv) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    k.pageTableAllocLimit = 0;
+    const r = map(k, p, 0xa0000, 2);
+    expect(r.errno).toBe('EAGAIN');
+    expect(p.mm!.vmas.some((v) => v.file?.inode.driver.name === 'devmem')).toBe(false);
+    k.pageTableAllocLimit = Infinity;
+    expect(map(k, p, 0xa0000, 2).errno).toBeUndefined();
   });
 
   test('settings errors name the field', () => {
@@ -156,6 +202,20 @@ describe('private mappings: COW by copy from the user address (B3, B4, B5, B8)',
     expect(k.rss(p)).toEqual({ file: 0, anon: 1 });
     expect(vma.anonVma).not.toBeNull();
     expect(k.mem.readGen(0xa1)).toBe(dev); // the device page kept its content
+  });
+
+  test.each([['2.6.27', 0x10], ['2.6.29', 0x10], ['2.6.30', 0], ['2.6.32', 0]] as const)('B3 — %s: the COW copy of a device page above RAM is built from vm_page_prot (cache %s): noncached while PAT kept UC- there (≤2.6.29), write-back once only the ptes carry it (2.6.30+)', (kv, copyCache) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xf0000000, 2, MAP_PRIVATE).addr!;
+    expect(k.readPte(p, a).cache).toBe(0x10);
+    const w = ok(k.access(p.threads[0]!, a, true));
+    expect(w.faults[0]!.chain).toContain('cow_user_page');
+    const pte = k.readPte(p, a);
+    expect(pte).toMatchObject({ write: true, dirty: true, special: false, cache: copyCache });
+    expect(pte.pfn).not.toBe(0xf0000);
+    expect(k.vmNormalPage(p, a)).toBe(pte.pfn);
+    expect(k.readPte(p, a + PS).cache).toBe(0x10); // the untouched device page keeps UC-
   });
 
   test.each(['2.6.26', '2.6.27', '2.6.32'])('B4 — %s: fork after the COW; child write copies N, parent write reuses it', (kv) => {
@@ -245,6 +305,34 @@ describe('mlock and access_process_vm (B9, B10)', () => {
     const a = map(k, p, 0xa0000, 2).addr!;
     expect(ok(k.accessProcessVm(p.threads[0]!, a, 8, false)).ret).toBe(bytes);
     expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, true)).ret).toBe(bytes);
+  });
+
+  test.each(['2.6.27', '2.6.32'])('B10 — %s: ->access gets the rest of the request; in the ISA window the copy goes on at the physically next page, whatever the user page maps', (kv) => {
+    const k = machine(kv);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xa0000, 2).addr!;
+    expect(ok(k.driverOp('devmem', 'zap_vma_ptes', { task: p, addr: a + PS, size: PS })).ret).toBe(0);
+    // the second user page is empty now, yet generic_access_phys copies all 8 bytes (0xa0fff…0xa1003)
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, false)).ret).toBe(8);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS, 8, false)).ret).toBe(0); // starting in the hole: follow_phys fails
+    // remap the second page elsewhere: a write across the boundary still lands in pfn 0xa1, not 0xb0
+    ok(k.driverOp('devmem', 'remap_pfn_range', { task: p, addr: a + PS, pfn: 0xb0, size: PS }));
+    const a1 = k.mem.readGen(0xa1);
+    const b0 = k.mem.readGen(0xb0);
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, true)).ret).toBe(8);
+    expect(k.mem.readGen(0xa1)).not.toBe(a1);
+    expect(k.mem.readGen(0xb0)).toBe(b0);
+  });
+
+  test.each([['2.6.27', 'oops'], ['2.6.32', 'oops'], ['6.x', 'ok']] as const)('B10 — %s: outside the ISA window a copy crossing the page runs past the one-page ioremap_prot → %s', (kv, outcome) => {
+    const k = machine(kv, {}, [{ name: 'bar', start: 0xf0000000, size: 64 * 1024, kind: 'device' }]);
+    const p = k.spawn('p');
+    const a = map(k, p, 0xf0000000, 2).addr!;
+    expect(ok(k.accessProcessVm(p.threads[0]!, a + 8, 8, false)).ret).toBe(8); // inside one page
+    const r = k.accessProcessVm(p.threads[0]!, a + PS - 4, 8, false);
+    expect(r.outcome).toBe(outcome);
+    if (outcome === 'oops') expect(r.oops!.condition).toMatch(/generic_access_phys/);
+    else expect(r.ret).toBe(8);
   });
 
   test('B10 — 2.6.27: a write through ->access to a read-only private pte fails (follow_phys)', () => {
