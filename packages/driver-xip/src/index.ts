@@ -92,8 +92,8 @@ export interface XipState {
   sparse: number;
   readOnly: boolean;
   inodes: Inode[];
-  /** one-shot error injection: what → -errno */
-  inject: Partial<Record<InjectWhat, number>>;
+  /** one-shot error injection: what → -errno, after letting `skip` calls through */
+  inject: Partial<Record<InjectWhat, { errno: number; skip: number }>>;
   /** dcssblk: the segment this device loaded (segment_unload on remove) */
   segment: string | null;
 }
@@ -147,8 +147,12 @@ function sizePages(inode: Inode): number {
 function takeInjected(st: XipState, what: InjectWhat): number {
   const e = st.inject[what];
   if (e === undefined) return 0;
+  if (e.skip > 0) {
+    e.skip--;
+    return 0;
+  }
   delete st.inject[what];
-  return e;
+  return e.errno;
 }
 
 /** Allocates a block for a hole (ext2_get_block with create=1; ext2 clears it). */
@@ -683,13 +687,15 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
     },
     /** free blocks left on the device */
     free_blocks: (_k, st) => (st.kind === 'brd' ? st.brdCapacity - st.brdPages.size : st.freeBlocks.length),
-    /** one-shot error injection: { what: get_xip_mem | block_alloc | sparse_alloc, errno: EIO | ENOMEM | ENOSPC | … } */
+    /** one-shot error injection: { what: get_xip_mem | block_alloc | sparse_alloc, errno: EIO | ENOMEM | ENOSPC | …, skip?: calls that succeed first } */
     inject: (_k, st, a) => {
       const what = String(a.what) as InjectWhat;
       if (!['get_xip_mem', 'block_alloc', 'sparse_alloc'].includes(what)) throw new Error(`inject: what must be get_xip_mem, block_alloc or sparse_alloc, not ${String(a.what)}`);
       const e = ERRNO_BY_NAME[String(a.errno ?? 'EIO')];
       if (!e) throw new Error(`inject: errno must be one of ${Object.keys(ERRNO_BY_NAME).join(', ')}`);
-      st.inject[what] = -e;
+      const skip = a.skip === undefined ? 0 : Number(a.skip);
+      if (!Number.isInteger(skip) || skip < 0) throw new Error(`inject: skip must be a non-negative integer, not ${String(a.skip)}`);
+      st.inject[what] = { errno: -e, skip };
       return 0;
     },
   },
