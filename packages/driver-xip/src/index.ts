@@ -583,6 +583,12 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
       // dcssblk_add_store: segment_load(name, SEGMENT_SHARED) through the arch (s390 extmem)
       const load = k.arch.spec.operations?.segment_load;
       if (!load) throw settingsError('segment', `arch ${k.arch.name} has no DCSS segments (segment_load); use region or brd`);
+      // dcssblk_add_store (v2.6.19–v2.6.27; dcssblk_load_segment from v2.6.28): a segment that already
+      // has a device is -EEXIST ("Segment … already loaded!"), before segment_load is called
+      const name = s.segment.toUpperCase();
+      if (k.drivers.some((d) => d.driver.name === 'xip' && (d.state as XipState | undefined)?.segment === name)) {
+        throw settingsError('segment', `dcssblk: segment ${name} already has a device (EEXIST)`);
+      }
       const ret = load(k, k.archState, { name: s.segment, shared: true });
       if (typeof ret !== 'number' || ret < 0) throw settingsError('segment', `segment_load(${s.segment}) failed: ${typeof ret === 'number' ? errnoName(ret) : String(ret)}`);
       segment = s.segment.toUpperCase();
