@@ -591,7 +591,12 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
       }
       const ret = load(k, k.archState, { name: s.segment, shared: true });
       if (typeof ret !== 'number' || ret < 0) throw settingsError('segment', `segment_load(${s.segment}) failed: ${typeof ret === 'number' ? errnoName(ret) : String(ret)}`);
-      segment = s.segment.toUpperCase();
+      // dcssblk_add_store: set_disk_ro for SEG_TYPE_SR, _ER and _SC (2, 3, 6); mounting a read-only
+      // disk read-write fails in open_bdev_excl with -EACCES (fs/block_dev.c v2.6.19–v2.6.32)
+      if ((ret === 2 || ret === 3 || ret === 6) && s.readOnly !== true) {
+        throw settingsError('readOnly', `dcssblk: the disk of segment ${name} (type ${['SW', 'EW', 'SR', 'ER', 'SN', 'EN', 'SC'][ret]}) is read-only: a read-write mount is EACCES; mount it readOnly`);
+      }
+      segment = name;
       region = k.mem.region(`dcss:${segment}`) ?? null;
       if (!region) throw settingsError('segment', `segment ${s.segment} loaded but no region dcss:${segment} appeared`);
       capacity = region.endPfn - region.startPfn;

@@ -68,4 +68,18 @@ describe('dcssblk add (drivers/s390/block/dcssblk.c dcssblk_add_store, v2.6.19â€
       expect(k.driverOp('s390', 'segment_info', { name: 'xipimg' }).reports.join()).toMatch(/ref_count 1/);
     }
   });
+  test('the disk of an SR, ER or SC segment is read-only (set_disk_ro): a read-write mount is -EACCES (open_bdev_excl); SW, EW, SN, EN mount read-write', () => {
+    const mount = (type: string, readOnly: boolean) => () => createMachine({
+      arch: s390,
+      kernel: '2.6.26',
+      archOptions: { segments: [{ name: 'xipimg', start: DCSS, size: 1 << 20, type }] },
+      memory: { ram: 64 << 20 },
+      drivers: [{ driver: xip, settings: { segment: 'xipimg', readOnly, files: [{ path: 'g', size: 2 * PS }] } }],
+    });
+    for (const type of ['SR', 'ER', 'SC']) {
+      expect(mount(type, false)).toThrow(/EACCES/);
+      expect(mount(type, true)).not.toThrow();
+    }
+    for (const type of ['SW', 'EW', 'SN', 'EN']) expect(mount(type, false)).not.toThrow();
+  });
 });
