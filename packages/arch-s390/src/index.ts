@@ -470,7 +470,7 @@ export const s390 = defineArch({
     segment_load: (k, st, a) => segmentLoad(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
     segment_unload: (k, st, a) => segmentUnload(k, st as S390State, strArg(a, 'name')),
     segment_modify_shared: (k, st, a) => segmentModifyShared(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
-    /** segment_type(name) (EX26): the type of a loaded segment, else −ENOENT… here: and the mem_map bytes are reported */
+    /** model op (not extmem.c's segment_type, which asks z/VM whether or not the segment is loaded): reports the mem_map bytes; with a name, the type of a loaded segment or −ENOENT */
     segment_info: (k, st, a) => {
       const s = st as S390State;
       const bytes = segmentMemmapBytes(s);
