@@ -5,7 +5,7 @@
 // loaded and unloaded at run time (arch/s390/mm/extmem.c, arch/s390/mm/vmem.c).
 
 import {
-  defineArch, protectionMapOf, EPERM, ENOENT, EINVAL, EAGAIN, EBUSY, ENOSPC, ERANGE, ENOSYS, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
+  defineArch, protectionMapOf, ConfigError, EPERM, ENOENT, EINVAL, EAGAIN, EBUSY, ENOSPC, ERANGE, ENOSYS, PAGE_SIZE, type ArchOptions, type Features, type Machine, type MemoryModel,
   type MemRegion,
 } from '@mixedmap/core';
 
@@ -162,6 +162,37 @@ function flatMemmapToMaxPfn(k: Machine, maxPfn: number): void {
   k.mem.addRegion({ name, start: pfn * PAGE_SIZE, size: PAGE_SIZE, kind: 'device', structPages: true });
   k.mem.removeRegion(name);
 }
+
+/**
+ * The guest storage the kernel uses, and memory_end (bytes), for `memory.ram` of detected storage and
+ * the `mem=` / `maxPfn` options (arch/s390/kernel/setup.c at each tag):
+ * 2.6.19 setup_arch: memory_end = mem= or the detected size, then `memory_end &= ~0x200000UL` on
+ * 64-bit (clears bit 21 only); init_bootmem(start_pfn, max_pfn) frees and maps storage only below
+ * max_pfn, so storage above it is unused.
+ * 2.6.20+ setup_memory_end: every memory chunk is cut at max_mem = mem= (2.6.20–2.6.24: also at
+ * VMALLOC_END_INIT − VMALLOC_MIN_SIZE, 2.6.25+: at VMEM_MAX_PHYS, far above any model size), so
+ * storage above mem= is not RAM at all: no page allocator, no 1:1 mapping, no mem_segs entry, no
+ * sparsemem section; memory_end stays mem= (it may lie above the storage).
+ * 2.6.25+ (9f4b0ba81f1): first every chunk is aligned to MAX_ORDER − 1 pages (FORCE_MAX_ZONEORDER 9:
+ * 1 MiB), so a tail below 1 MiB is dropped.
+ * `maxPfn` sets max_pfn itself (memory_end = maxPfn pages).
+ */
+export function s390Storage(ram: number, o: ArchOptions, f: Features): { storageEnd: number; memoryEnd: number } {
+  const r = f.release;
+  let chunkEnd = ram;
+  if (r >= 25) chunkEnd = Math.floor(ram / MIB) * MIB;
+  const asked = typeof o.maxPfn === 'number' ? o.maxPfn * PAGE_SIZE : typeof o.mem === 'number' ? Math.floor(o.mem / PAGE_SIZE) * PAGE_SIZE : undefined;
+  let memoryEnd = asked ?? chunkEnd;
+  // 2.6.19, 64-bit: `memory_end &= ~0x200000UL` (a maxPfn override is taken as it is)
+  if (r <= 19 && typeof o.maxPfn !== 'number') memoryEnd = memoryEnd - (Math.floor(memoryEnd / 0x200000) % 2) * 0x200000;
+  const storageEnd = Math.min(chunkEnd, memoryEnd);
+  if (storageEnd < MIB) {
+    throw new ConfigError(`s390 ${f.release === 19 ? '2.6.19' : 'kernel'}: only ${storageEnd} bytes of storage below memory_end 0x${memoryEnd.toString(16)} (memory.ram ${ram}${asked !== undefined ? `, mem= ${asked}` : ''}); at least 1 MiB is needed`, typeof o.maxPfn === 'number' ? 'archOptions.maxPfn' : typeof o.mem === 'number' ? 'archOptions.mem' : 'memory.ram');
+  }
+  return { storageEnd, memoryEnd };
+}
+
+const MIB = 1 << 20;
 
 function mergeRange(ranges: Array<[number, number]>, s: number, e: number): void {
   ranges.push([s, e]);
@@ -406,12 +437,12 @@ export const s390 = defineArch({
   structPageSize: (f) => (f.epoch === 'modern' ? 64 : f.memcg && f.release <= 27 ? 64 : 56),
   memoryModel: (f, o) => (f.release <= 25 ? { kind: 'banks' } : { kind: 'sparse', sectionShift: sectionBits(f, o) - 12 }),
   pfnValid: s390PfnValid,
-  bootMemory: (ram) => [{ name: 'storage', start: 0, size: ram, kind: 'ram', structPages: true }],
+  // the storage the kernel keeps below mem= (s390Storage): above it the guest's storage is not RAM
+  bootMemory: (ram, o, f) => [{ name: 'storage', start: 0, size: s390Storage(ram, o, f).storageEnd, kind: 'ram', structPages: true }],
   init: (k: Machine, o: ArchOptions): S390State => {
-    const ram = k.mem.regions.filter((r) => r.kind === 'ram').reduce((a, r) => Math.max(a, r.endPfn), 0);
-    let maxPfn = ram;
-    if (typeof o.mem === 'number') maxPfn = Math.floor(o.mem / PAGE_SIZE);
-    if (typeof o.maxPfn === 'number') maxPfn = o.maxPfn;
+    const storage = k.mem.regions.filter((r) => r.kind === 'ram').reduce((a, r) => Math.max(a, r.start + r.size), 0);
+    // max_pfn = PFN_DOWN(memory_end): mem= may raise it above the storage; without mem= it is the storage's end
+    const maxPfn = Math.floor(s390Storage(storage, o, k.f).memoryEnd / PAGE_SIZE);
     const defs = new Map<string, SegmentDef>();
     for (const d of parseSegments(o.segments)) {
       if (defs.has(d.name)) throw Object.assign(new Error(`segment ${d.name} defined twice`), { field: 'segments' });
@@ -439,7 +470,7 @@ export const s390 = defineArch({
     segment_load: (k, st, a) => segmentLoad(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
     segment_unload: (k, st, a) => segmentUnload(k, st as S390State, strArg(a, 'name')),
     segment_modify_shared: (k, st, a) => segmentModifyShared(k, st as S390State, strArg(a, 'name'), sharedArg(a)),
-    /** segment_type(name) (EX26): the type of a loaded segment, else −ENOENT… here: and the mem_map bytes are reported */
+    /** model op (not extmem.c's segment_type, which asks z/VM whether or not the segment is loaded): reports the mem_map bytes; with a name, the type of a loaded segment or −ENOENT */
     segment_info: (k, st, a) => {
       const s = st as S390State;
       const bytes = segmentMemmapBytes(s);

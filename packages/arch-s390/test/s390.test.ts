@@ -236,6 +236,48 @@ describe('DCSS: segment_load / segment_unload error matrix (§2.20)', () => {
   });
 });
 
+describe('storage below mem= (arch/s390/kernel/setup.c; §1.5, §2.20)', () => {
+  const upper = [{ name: 'upper', start: 48 * MB, size: MB, type: 'SR' }];
+  const storageEnd = (k: Machine) => Math.max(...k.mem.regions.filter((r) => r.kind === 'ram').map((r) => r.start + r.size));
+  test('2.6.20+: setup_memory_end cuts the storage chunks at mem=: no pages, no pfn_valid and no mem_segs entry above it; 2.6.25+ a DCSS loads there', () => {
+    // pfn_valid at 36 MiB: the LRA fails (≤2.6.25), no 32 MiB section (2.6.26); from 2.6.27 the 256 MiB
+    // section of the storage below 32 MiB covers it [DERIVED]
+    for (const [v, ret, valid36] of [['2.6.20', -34, 0], ['2.6.24', -34, 0], ['2.6.25', 2, 0], ['2.6.26', 2, 0], ['2.6.32', 2, 1]] as const) {
+      const k = machine(v, { mem: 32 * MB, segments: upper });
+      expect([v, storageEnd(k)]).toEqual([v, 32 * MB]);
+      expect(k.mem.freeCount()).toBeLessThan((32 * MB) / PS);
+      expect([v, pfnValid(k, (36 * MB) / PS)]).toEqual([v, valid36]);
+      // ≤2.6.24 insert_memory_segment: it ends above max_pfn (−ERANGE); 2.6.25+ only VMEM_MAX_PHYS
+      // bounds it and the storage above mem= is no longer in mem_segs, so it loads (was −ENOSPC)
+      expect([v, load(k, 'upper').ret]).toEqual([v, ret]);
+    }
+  });
+  test('2.6.19: init_bootmem(start_pfn, max_pfn) — storage above mem= is given neither to the page allocator nor a struct page', () => {
+    const k = machine('2.6.19', { mem: 32 * MB });
+    expect(storageEnd(k)).toBe(32 * MB);
+    expect(k.mem.freeCount()).toBeLessThan((32 * MB) / PS);
+    expect(pfnValid(k, (32 * MB) / PS)).toBe(0);
+  });
+  test('2.6.19 64-bit setup_arch: `memory_end &= ~0x200000UL` clears bit 21, so 66 MiB of storage gives max_pfn at 64 MiB; 2.6.20 (`&= PAGE_MASK`) keeps 66 MiB', () => {
+    const ram66 = { memory: { ram: 66 * MB } };
+    const k19 = machine('2.6.19', {}, ram66);
+    const k20 = machine('2.6.20', {}, ram66);
+    expect([storageEnd(k19), storageEnd(k20)]).toEqual([64 * MB, 66 * MB]);
+    expect([pfnValid(k19, (64 * MB) / PS), pfnValid(k20, (64 * MB) / PS)]).toEqual([0, 1]);
+    const mem = machine('2.6.19', { mem: 0x40000000 + 66 * MB }); // mem= is cut the same way
+    expect([pfnValid(mem, (0x40000000 + 64 * MB) / PS - 1), pfnValid(mem, (0x40000000 + 64 * MB) / PS)]).toEqual([1, 0]);
+  });
+  test('2.6.25+ (9f4b0ba81f1): storage chunks are aligned to MAX_ORDER − 1 (1 MiB), so a 512 KiB tail is dropped; 2.6.24 keeps it', () => {
+    const ram = { memory: { ram: 64 * MB + 512 * 1024 } };
+    const ends = ['2.6.24', '2.6.25', '2.6.26'].map((v) => storageEnd(machine(v, {}, ram)));
+    expect(ends).toEqual([64 * MB + 512 * 1024, 64 * MB, 64 * MB]);
+    expect(['2.6.24', '2.6.25', '2.6.26'].map((v) => pfnValid(machine(v, {}, ram), (64 * MB) / PS))).toEqual([1, 0, 0]);
+  });
+  test('mem= leaving less than 1 MiB of storage is refused, naming the option', () => {
+    expect(() => machine('2.6.26', { mem: 512 * 1024 })).toThrow(expect.objectContaining({ field: 'archOptions.mem' }));
+  });
+});
+
 describe('pfn_valid at run time (§1.5, §2.20, S004)', () => {
   test('2.6.19: static pfn_valid = pfn < max_mapnr (max_pfn, raised by mem=), before and after a load and unload', () => {
     const k = machine('2.6.19', { mem: 1024 * MB });

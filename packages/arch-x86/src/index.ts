@@ -63,6 +63,10 @@ export const x86 = defineArch({
     special: f.release >= 27 ? _PAGE_SPECIAL : 0,
     cache: _PAGE_PCD | _PAGE_PWT,
     chgMask: chgMask(f.release),
+    // pte_modify ≤2.6.25 (asm-i386/asm-x86_64 pgtable.h v2.6.19–v2.6.23, asm-x86/pgtable_32.h/_64.h v2.6.24,
+    // asm-x86/pgtable.h v2.6.25) ORs all of newprot, _PAGE_ACCESSED included: mprotect makes ptes young;
+    // 1c12c4cf941 (v2.6.26) takes only newprot & ~_PAGE_CHG_MASK
+    modifyOrsNewProt: f.release <= 25,
   }),
   hasPteSpecial: (f) => f.release >= 27,
   protectionMap: (f) => protectionMap(f),

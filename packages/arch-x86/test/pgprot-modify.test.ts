@@ -113,3 +113,25 @@ describe('pgprot_modify in mprotect (§2.22)', () => {
     expect(cacheAfterMprotect(generic, '2.6.32')).toEqual({ before: _PAGE_PCD, after: 0 });
   });
 });
+
+describe('pte_modify and the accessed bit (§2.22, §3.2)', () => {
+  // x86 pte_modify ≤2.6.25 (include/asm-i386/pgtable.h, asm-x86_64/pgtable.h v2.6.19–v2.6.23,
+  // asm-x86/pgtable_32.h/_64.h v2.6.24, asm-x86/pgtable.h v2.6.25) ORs the whole newprot onto the kept
+  // _PAGE_CHG_MASK bits, and every user prot carries _PAGE_ACCESSED: mprotect makes an old pte young.
+  // 1c12c4cf941 (v2.6.26) takes only newprot's bits outside _PAGE_CHG_MASK: the old accessed bit stays.
+  test("a fork child's old pte becomes young through mprotect up to 2.6.25 and stays old from 2.6.26", () => {
+    const youngAfter = (kernel: string): boolean => {
+      const k = createMachine({ arch: x86, kernel, memory: { ram: 32 << 20 } });
+      const p = k.spawn('p');
+      const a = k.mmap(p, { length: PS, prot: RW, flags: MAP_PRIVATE | 0x20 }).addr!;
+      expect(k.access(p.threads[0]!, a, true).outcome).toBe('ok');
+      const c = k.fork(p, 'c').child!;
+      expect(k.readPte(c, a).young).toBe(false); // copy_one_pte: pte_mkold
+      expect(k.mprotect(c, a, PS, PROT_READ).outcome).toBe('ok');
+      const pte = k.readPte(c, a);
+      expect([pte.present, pte.write, pte.dirty]).toEqual([true, false, true]);
+      return pte.young;
+    };
+    expect(['2.6.19', '2.6.24', '2.6.25', '2.6.26', '2.6.32', '6.x'].map(youngAfter)).toEqual([true, true, true, false, false, false]);
+  });
+});

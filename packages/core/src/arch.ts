@@ -28,6 +28,12 @@ export interface PteLayout {
   cache: number;
   /** bits pte_modify keeps (_PAGE_CHG_MASK, low word, without the pfn bits) */
   chgMask: number;
+  /**
+   * pte_modify ORs the whole newprot onto the kept bits (x86 ≤2.6.25: an accessed bit in newprot sets
+   * it) instead of taking only newprot's bits outside _PAGE_CHG_MASK (x86 from 1c12c4cf941, v2.6.26).
+   * Default false.
+   */
+  modifyOrsNewProt?: boolean;
   /** the hardware present bit alone, where `present` also covers PROT_NONE ptes (x86 _PAGE_PROTNONE) */
   hwPresent?: number;
   /** the user-accessible bit gup_fast requires (x86 _PAGE_USER); 0 = none */
@@ -184,7 +190,7 @@ export function resolveArch(spec: ArchSpec, features: Features, options: ArchOpt
   for (const n of levels) if (!Number.isInteger(n) || n < 2 || (n & (n - 1)) !== 0) fail('levels', `entry count ${n} is not a power of two`);
   const l = spec.pteLayout(features, options);
   const layout: Required<PteLayout> = {
-    presentXor: 0, writeXor: 0, hwPresent: 0, user: 0, ...l,
+    presentXor: 0, writeXor: 0, hwPresent: 0, user: 0, modifyOrsNewProt: false, ...l,
   } as Required<PteLayout>;
   const pfnLowMask = layout.pfnShift >= 32 ? 0 : (~((1 << layout.pfnShift) - 1)) >>> 0;
   for (const bit of ['present', 'write', 'dirty', 'young', 'special', 'cache', 'chgMask', 'none'] as const) {

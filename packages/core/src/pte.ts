@@ -35,6 +35,8 @@ export class PteOps {
   readonly cacheMask: number;
   readonly userMask: number;
   private readonly chgMask: number;
+  /** the bits of newprot pte_modify takes: ~chgMask, or all of them where the arch ORs newprot */
+  private readonly newProtMask: number;
   private readonly shift: number;
   /** 2^(32 - pfnShift): pfns per high-word unit */
   private readonly lowSpan: number;
@@ -66,6 +68,7 @@ export class PteOps {
     this.intPfnMax = l.pfnShift >= 1 && l.pfnShift <= 31 ? 0x7fffffff : -1;
     // _PAGE_CHG_MASK always keeps the pfn field; kept as a signed 32-bit value (only used with `&`)
     this.chgMask = (l.chgMask | ~(this.scale - 1)) | 0;
+    this.newProtMask = l.modifyOrsNewProt ? -1 : ~this.chgMask;
   }
 
   isNone(lo: number, hi: number): boolean {
@@ -132,9 +135,9 @@ export class PteOps {
   pfnPteHi(pfn: number): number {
     return pfn <= this.intPfnMax ? pfn >>> this.highShift : Math.floor(pfn / this.lowSpan) | 0;
   }
-  /** pte_modify(pte, newprot): keep _PAGE_CHG_MASK bits, take the rest from newprot (§2.22) */
+  /** pte_modify(pte, newprot): keep _PAGE_CHG_MASK bits, take the rest from newprot (§2.22); x86 ≤2.6.25 ORs all of newprot */
   modify(lo: number, newProt: number): number {
-    return (lo & this.chgMask) | (newProt & ~this.chgMask);
+    return (lo & this.chgMask) | (newProt & this.newProtMask);
   }
   /** same pte value */
   same(lo1: number, hi1: number, lo2: number, hi2: number): boolean {

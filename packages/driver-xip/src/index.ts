@@ -92,8 +92,8 @@ export interface XipState {
   sparse: number;
   readOnly: boolean;
   inodes: Inode[];
-  /** one-shot error injection: what → -errno */
-  inject: Partial<Record<InjectWhat, number>>;
+  /** one-shot error injection: what → -errno, after letting `skip` calls through */
+  inject: Partial<Record<InjectWhat, { errno: number; skip: number }>>;
   /** dcssblk: the segment this device loaded (segment_unload on remove) */
   segment: string | null;
 }
@@ -147,8 +147,12 @@ function sizePages(inode: Inode): number {
 function takeInjected(st: XipState, what: InjectWhat): number {
   const e = st.inject[what];
   if (e === undefined) return 0;
+  if (e.skip > 0) {
+    e.skip--;
+    return 0;
+  }
   delete st.inject[what];
-  return e;
+  return e.errno;
 }
 
 /** Allocates a block for a hole (ext2_get_block with create=1; ext2 clears it). */
@@ -579,9 +583,20 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
       // dcssblk_add_store: segment_load(name, SEGMENT_SHARED) through the arch (s390 extmem)
       const load = k.arch.spec.operations?.segment_load;
       if (!load) throw settingsError('segment', `arch ${k.arch.name} has no DCSS segments (segment_load); use region or brd`);
+      // dcssblk_add_store (v2.6.19–v2.6.27; dcssblk_load_segment from v2.6.28): a segment that already
+      // has a device is -EEXIST ("Segment … already loaded!"), before segment_load is called
+      const name = s.segment.toUpperCase();
+      if (k.drivers.some((d) => d.driver.name === 'xip' && (d.state as XipState | undefined)?.segment === name)) {
+        throw settingsError('segment', `dcssblk: segment ${name} already has a device (EEXIST)`);
+      }
       const ret = load(k, k.archState, { name: s.segment, shared: true });
       if (typeof ret !== 'number' || ret < 0) throw settingsError('segment', `segment_load(${s.segment}) failed: ${typeof ret === 'number' ? errnoName(ret) : String(ret)}`);
-      segment = s.segment.toUpperCase();
+      // dcssblk_add_store: set_disk_ro for SEG_TYPE_SR, _ER and _SC (2, 3, 6); mounting a read-only
+      // disk read-write fails in open_bdev_excl with -EACCES (fs/block_dev.c v2.6.19–v2.6.32)
+      if ((ret === 2 || ret === 3 || ret === 6) && s.readOnly !== true) {
+        throw settingsError('readOnly', `dcssblk: the disk of segment ${name} (type ${['SW', 'EW', 'SR', 'ER', 'SN', 'EN', 'SC'][ret]}) is read-only: a read-write mount is EACCES; mount it readOnly`);
+      }
+      segment = name;
       region = k.mem.region(`dcss:${segment}`) ?? null;
       if (!region) throw settingsError('segment', `segment ${s.segment} loaded but no region dcss:${segment} appeared`);
       capacity = region.endPfn - region.startPfn;
@@ -683,13 +698,15 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
     },
     /** free blocks left on the device */
     free_blocks: (_k, st) => (st.kind === 'brd' ? st.brdCapacity - st.brdPages.size : st.freeBlocks.length),
-    /** one-shot error injection: { what: get_xip_mem | block_alloc | sparse_alloc, errno: EIO | ENOMEM | ENOSPC | … } */
+    /** one-shot error injection: { what: get_xip_mem | block_alloc | sparse_alloc, errno: EIO | ENOMEM | ENOSPC | …, skip?: calls that succeed first } */
     inject: (_k, st, a) => {
       const what = String(a.what) as InjectWhat;
       if (!['get_xip_mem', 'block_alloc', 'sparse_alloc'].includes(what)) throw new Error(`inject: what must be get_xip_mem, block_alloc or sparse_alloc, not ${String(a.what)}`);
       const e = ERRNO_BY_NAME[String(a.errno ?? 'EIO')];
       if (!e) throw new Error(`inject: errno must be one of ${Object.keys(ERRNO_BY_NAME).join(', ')}`);
-      st.inject[what] = -e;
+      const skip = a.skip === undefined ? 0 : Number(a.skip);
+      if (!Number.isInteger(skip) || skip < 0) throw new Error(`inject: skip must be a non-negative integer, not ${String(a.skip)}`);
+      st.inject[what] = { errno: -e, skip };
       return 0;
     },
   },

@@ -1,7 +1,7 @@
 // XIP on an s390 DCSS before 2.6.26 (reference §2.17, §2.20): get_xip_page needs a memmap entry
 // (virt_to_page), not pfn_valid.
 import { describe, expect, test } from 'vitest';
-import { createMachine, PROT_READ, MAP_PRIVATE, PAGE_SIZE as PS, type Machine } from '@mixedmap/core';
+import { createMachine, ConfigError, PROT_READ, MAP_PRIVATE, PAGE_SIZE as PS, type Machine } from '@mixedmap/core';
 import s390 from '@mixedmap/arch-s390';
 import xip from '../src/index.js';
 
@@ -45,5 +45,41 @@ describe('s390 2.6.25: a DCSS above max_pfn', () => {
     expect(n.access(q.threads[0]!, b, false).outcome).toBe('ok');
     expect(n.readPte(q, b)).toMatchObject({ pfn: DCSS_PFN, special: true });
     expect(n.rss(q)).toEqual({ file: 0, anon: 0 });
+  });
+});
+
+describe('dcssblk add (drivers/s390/block/dcssblk.c dcssblk_add_store, v2.6.19–v2.6.32)', () => {
+  test('a second device for a segment that already has one is -EEXIST ("already loaded"), before segment_load', () => {
+    for (const v of ['2.6.19', '2.6.26', '2.6.32']) {
+      const cfg = {
+        arch: s390,
+        kernel: v,
+        archOptions: { mem: 1 << 30, segments: [{ name: 'xipimg', start: DCSS, size: 1 << 20, type: 'SW' }] },
+        memory: { ram: 64 << 20 },
+        drivers: [
+          { driver: xip, settings: { segment: 'xipimg', files: [{ path: 'f', size: 2 * PS }] } },
+          { driver: xip, settings: { segment: 'XIPIMG', mount: '/mnt/b', files: [{ path: 'g', size: 2 * PS }] } },
+        ],
+      };
+      expect(() => createMachine(cfg)).toThrow(ConfigError);
+      expect(() => createMachine(cfg)).toThrow(/EEXIST/);
+      // one device is fine, and segment_load counts one user
+      const k = createMachine({ ...cfg, drivers: cfg.drivers.slice(0, 1) });
+      expect(k.driverOp('s390', 'segment_info', { name: 'xipimg' }).reports.join()).toMatch(/ref_count 1/);
+    }
+  });
+  test('the disk of an SR, ER or SC segment is read-only (set_disk_ro): a read-write mount is -EACCES (open_bdev_excl); SW, EW, SN, EN mount read-write', () => {
+    const mount = (type: string, readOnly: boolean) => () => createMachine({
+      arch: s390,
+      kernel: '2.6.26',
+      archOptions: { segments: [{ name: 'xipimg', start: DCSS, size: 1 << 20, type }] },
+      memory: { ram: 64 << 20 },
+      drivers: [{ driver: xip, settings: { segment: 'xipimg', readOnly, files: [{ path: 'g', size: 2 * PS }] } }],
+    });
+    for (const type of ['SR', 'ER', 'SC']) {
+      expect(mount(type, false)).toThrow(/EACCES/);
+      expect(mount(type, true)).not.toThrow();
+    }
+    for (const type of ['SW', 'EW', 'SN', 'EN']) expect(mount(type, false)).not.toThrow();
   });
 });

@@ -143,6 +143,47 @@ describe('holes before 2.6.23: ZERO_PAGE (≤2.6.20), then the sparse page (a76c
   });
 });
 
+describe('error codes by release (§2.17, C12)', () => {
+  // mm/filemap_xip.c: xip_file_nopage (v2.6.19–v2.6.22) turns a get_xip_page error other than
+  // -ENODATA into NOPAGE_SIGBUS; xip_file_fault (v2.6.23, "XXX: are VM_FAULT_ codes OK?") into
+  // VM_FAULT_OOM. A failed block allocation for a maybe-shared-writable hole is SIGBUS throughout.
+  test.each([['2.6.19', 'SIGBUS'], ['2.6.22', 'SIGBUS'], ['2.6.23', 'OOM'], ['2.6.25', 'OOM']])('%s: a get_xip_page error on a block is %s', (kv, outcome) => {
+    const k = machine(kv, 'spages');
+    const p = k.spawn('p');
+    const a = map(k, p, G, 3, PROT_READ, MAP_PRIVATE);
+    ok(k.driverOp('xip', 'inject', { what: 'get_xip_mem', errno: 'EIO' }));
+    expect(ok(k.access(p.threads[0]!, a, false)).outcome).toBe(outcome);
+    expect(k.readPte(p, a).none).toBe(true);
+    const q = k.spawn('q');
+    const b = map(k, q, F, 4, RW, MAP_SHARED);
+    ok(k.driverOp('xip', 'inject', { what: 'block_alloc', errno: 'ENOSPC' }));
+    expect(ok(k.access(q.threads[0]!, b + 2 * PS, false)).outcome).toBe('SIGBUS');
+  });
+
+  // 538f8ea6c85 (v2.6.27-rc4): the private-hole branch re-queries the block under xip_sparse_mutex; an
+  // error other than -ENODATA there is VM_FAULT_OOM, and nothing is mapped. 2.6.26 asks once: the
+  // second call never comes and the hole maps the sparse page.
+  test('2.6.26: one get_xip_mem per private hole fault — an error injected for a second call never fires', () => {
+    const k = machine('2.6.26', 'flash');
+    const p = k.spawn('p');
+    const a = map(k, p, F, 4, PROT_READ, MAP_PRIVATE);
+    ok(k.driverOp('xip', 'inject', { what: 'get_xip_mem', errno: 'EIO', skip: 1 }));
+    expect(ok(k.access(p.threads[0]!, a + 2 * PS, false)).outcome).toBe('ok');
+    expect(k.readPte(p, a + 2 * PS).pfn).toBe(st(k).sparse);
+  });
+  test.each(['2.6.27', '2.6.32'])('%s: the re-query of a private hole failing is OOM', (kv) => {
+    const k = machine(kv, 'flash');
+    const p = k.spawn('p');
+    const a = map(k, p, F, 4, PROT_READ, MAP_PRIVATE);
+    ok(k.driverOp('xip', 'inject', { what: 'get_xip_mem', errno: 'EIO', skip: 1 }));
+    const r = ok(k.access(p.threads[0]!, a + 2 * PS, false));
+    expect(r.faults.map((f) => f.result)).toEqual(['OOM']);
+    expect([r.outcome, p.alive]).toEqual(['OOM', false]); // 2.6.27 "VM: killing process"; 2.6.32 the OOM killer picks p
+    expect(k.readPte(p, a + 2 * PS).none).toBe(true);
+    expect(st(k).sparse).toBe(-1); // it failed before xip_sparse_page()
+  });
+});
+
 describe('2.6.26+: get_xip_mem + vm_insert_mixed', () => {
   test('C1 — 2.6.26 brd: insert_page refcounts the pfn_valid brd page', () => {
     const k = machine('2.6.26', 'brd');
