@@ -144,6 +144,9 @@ function sizePages(inode: Inode): number {
   return Math.ceil(inode.size / PAGE_SIZE);
 }
 
+/** extmem.c's SEG_TYPE_* by the number segment_load returns */
+const SEG_TYPE_NAMES = ['SW', 'EW', 'SR', 'ER', 'SN', 'EN', 'SC', 'EWEN'] as const;
+
 function takeInjected(st: XipState, what: InjectWhat): number {
   const e = st.inject[what];
   if (e === undefined) return 0;
@@ -591,10 +594,11 @@ export const xip: Driver<XipSettings, XipState> = defineDriver<XipSettings, XipS
       }
       const ret = load(k, k.archState, { name: s.segment, shared: true });
       if (typeof ret !== 'number' || ret < 0) throw settingsError('segment', `segment_load(${s.segment}) failed: ${typeof ret === 'number' ? errnoName(ret) : String(ret)}`);
-      // dcssblk_add_store: set_disk_ro for SEG_TYPE_SR, _ER and _SC (2, 3, 6); mounting a read-only
-      // disk read-write fails in open_bdev_excl with -EACCES (fs/block_dev.c v2.6.19–v2.6.32)
-      if ((ret === 2 || ret === 3 || ret === 6) && s.readOnly !== true) {
-        throw settingsError('readOnly', `dcssblk: the disk of segment ${name} (type ${['SW', 'EW', 'SR', 'ER', 'SN', 'EN', 'SC'][ret]}) is read-only: a read-write mount is EACCES; mount it readOnly`);
+      // dcssblk_add_store: set_disk_ro for SEG_TYPE_SR, _ER and _SC; mounting a read-only disk
+      // read-write fails in open_bdev_excl with -EACCES (fs/block_dev.c v2.6.19–v2.6.32)
+      const type = SEG_TYPE_NAMES[ret];
+      if ((type === 'SR' || type === 'ER' || type === 'SC') && s.readOnly !== true) {
+        throw settingsError('readOnly', `dcssblk: the disk of segment ${name} (type ${type}) is read-only: a read-write mount is EACCES; mount it readOnly`);
       }
       segment = name;
       region = k.mem.region(`dcss:${segment}`) ?? null;
