@@ -78,6 +78,8 @@ export class MemoryModel {
   readonly mlockCount = new Map<number, number>();
   lruAddBatch: number[] = [];
   mlockBatch: number[] = [];
+  /** whether the profile keeps that mlock state (k.f.mlockCount): only then must a freed page leave it */
+  tracksMlock = false;
   /** page->index: file offset in pages */
   index = new Uint32Array(0);
   /** content generation id per struct-page frame */
@@ -261,9 +263,9 @@ export class MemoryModel {
   private freePage(pfn: number): void {
     if (this.flags[pfn]! & PG_reserved) return; // reserved pages are never handed back (bad_page in the kernel)
     this.flags[pfn] = PG_buddy;
-    // only the modern profile has mlock state; kept out of line so that put_page stays small enough to
-    // inline into zap (every exit and munmap frees through here)
-    if (this.mlockCount.size || this.lruAddBatch.length || this.mlockBatch.length) this.forgetMlockState(pfn);
+    // only the modern profile has mlock state; one boolean here and the work out of line, so that
+    // put_page stays small enough to inline into zap (every exit and munmap frees through here)
+    if (this.tracksMlock) this.forgetMlockState(pfn);
     this.mapping[pfn] = NO_MAPPING;
     this.mapcount[pfn] = -1;
     this.freeStack[this.freeTop++] = pfn;
@@ -273,8 +275,8 @@ export class MemoryModel {
   /** The kernel's batches hold a reference until processed; the model frees the page and forgets its entries. */
   private forgetMlockState(pfn: number): void {
     this.mlockCount.delete(pfn);
-    this.lruAddBatch = this.lruAddBatch.filter((x) => x !== pfn);
-    this.mlockBatch = this.mlockBatch.filter((x) => Math.floor(x / 4) !== pfn);
+    if (this.lruAddBatch.length) this.lruAddBatch = this.lruAddBatch.filter((x) => x !== pfn);
+    if (this.mlockBatch.length) this.mlockBatch = this.mlockBatch.filter((x) => Math.floor(x / 4) !== pfn);
   }
 
   freeCount(): number {
