@@ -1249,7 +1249,8 @@ function copyNormalRun(k: Machine, dst: Vma, src: Vma, stbl: Int32Array, slot0: 
   const pte = k.pte;
   const { flags, count, mapcount } = k.mem;
   const maxPfn = k.mem.highestMemmapPfn;
-  const cow = isCowMapping(src.flags);
+  // `=== true`: a boolean V8 tests with one compare in the loop, even where it has not inlined the call
+  const cow = isCowMapping(src.flags) === true;
   const shared = (src.flags & VM_SHARED) !== 0;
   let anonRss = 0;
   let fileRss = 0;

@@ -57,7 +57,7 @@ export class PageTables {
     const key = Math.floor(vpn * this.leafInv);
     if (key !== this.cacheKey) return this.walk(vpn, key, allocate);
     if (this.tbl !== this.cacheTbl) this.tbl = this.cacheTbl;
-    this.slot = (vpn - key * this.leafEntries) * 2;
+    this.slot = (vpn - key * this.leafEntries) << 1;
     return true;
   }
 
@@ -92,7 +92,10 @@ export class PageTables {
     this.cacheKey = key;
     if (this.cacheTbl !== t) this.cacheTbl = t;
     if (this.tbl !== t) this.tbl = t;
-    this.slot = (vpn - key * this.leafEntries) * 2;
+    // `<< 1`, not `* 2`: a vpn above 2^31 is a double, and so was the slot, held as a heap number; the
+    // field then took V8's double representation, and every pte index (and the per-pte loops'
+    // counters) went through float conversions
+    this.slot = (vpn - key * this.leafEntries) << 1;
     return true;
   }
 
