@@ -46,6 +46,7 @@ export default defineConfig(
       index: 'src/index.ts',
       'workers/zero-page': 'src/workers/zero-page.ts',
       'workers/gup': 'src/workers/gup.ts',
+      'workers/case': 'src/workers/case.ts',
       ...Object.fromEntries(found.map((f) => [f.entry, f.source])),
     },
     dts: { entry: { index: 'src/index.ts' } },

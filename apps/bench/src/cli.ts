@@ -9,7 +9,7 @@ import type { BenchCase, BenchFile, BenchOptions } from './api.js';
 import { compare } from './compare.js';
 import { buildNative, measureKernel } from './native.js';
 import { RESULTS_SCHEMA, type BenchResult, type ResultsFile, type RunInfo } from './results.js';
-import { runCase } from './runner.js';
+import { runCase, runIsolated } from './runner.js';
 import { evaluateTargets } from './targets.js';
 import { renderHtml } from './report/html.js';
 import { renderMarkdown } from './report/markdown.js';
@@ -42,6 +42,8 @@ running:
   --kernel-pages N    cap on pages for the live-kernel column (default 128K; --quick 1K)
   --kernel-reps N     repetitions of each live-kernel measurement (default 3; --quick 1)
   --no-kernel         skip the live-kernel column
+  --in-process        run every benchmark in this process (by default each gets a worker thread of
+                      its own: a fresh V8 isolate, so one benchmark's JIT feedback cannot slow the next)
 
 output:
   --out DIR           where results.json and report.html go (default apps/bench/results)
@@ -69,6 +71,7 @@ export interface Args {
   kernelPages?: number;
   kernelReps?: number;
   noKernel: boolean;
+  inProcess: boolean;
   out: string;
   json?: string;
   html?: string;
@@ -91,7 +94,7 @@ export function parseSize(s: string): number {
 export const MAX_THREADS = 256;
 
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, all: false, list: false, filters: {}, threads: availableParallelism(), noKernel: false, out: join(APP_DIR, 'results'), threshold: 0.1, failOnRegression: false, quiet: false, help: false };
+  const a: Args = { quick: false, all: false, list: false, filters: {}, threads: availableParallelism(), noKernel: false, inProcess: false, out: join(APP_DIR, 'results'), threshold: 0.1, failOnRegression: false, quiet: false, help: false };
   const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -132,6 +135,7 @@ export function parseArgs(argv: string[]): Args {
       case '--kernel-pages': a.kernelPages = int(); break;
       case '--kernel-reps': a.kernelReps = int(); break;
       case '--no-kernel': a.noKernel = true; break;
+      case '--in-process': a.inProcess = true; break;
       case '--out': a.out = resolve(val()); break;
       case '--json': a.json = resolve(val()); break;
       case '--html': a.html = resolve(val()); break;
@@ -157,6 +161,8 @@ export function parseArgs(argv: string[]): Args {
 interface Loaded {
   package: string;
   file: string;
+  /** the built module's URL (a benchmark's worker imports it again) */
+  module: string;
   cases: BenchCase[];
 }
 
@@ -168,9 +174,10 @@ export async function discover(opts: BenchOptions): Promise<Loaded[]> {
   const { benches } = JSON.parse(readFileSync(mf, 'utf8')) as { benches: Array<{ package: string; file: string; module: string }> };
   const out: Loaded[] = [];
   for (const b of benches) {
-    const mod = (await import(pathToFileURL(join(dir, b.module)).href)) as { default?: BenchFile };
+    const module = pathToFileURL(join(dir, b.module)).href;
+    const mod = (await import(module)) as { default?: BenchFile };
     if (!mod.default || typeof mod.default.benchmarks !== 'function') throw new Error(`${b.file}: the default export must be a BenchFile ({ benchmarks(opts) })`);
-    out.push({ package: b.package, file: b.file, cases: mod.default.benchmarks(opts) });
+    out.push({ package: b.package, file: b.file, module, cases: mod.default.benchmarks(opts) });
   }
   return out;
 }
@@ -265,7 +272,11 @@ export async function main(argv: string[]): Promise<number> {
     progress.update(i, c.id);
     let r: BenchResult;
     try {
-      r = { package: l.package, file: l.file, ...(await runCase(a.samples ? { ...c, samples: a.samples } : c, a.quick)) };
+      // each benchmark in a fresh isolate (runIsolated); --in-process runs them all in this one
+      const run = a.inProcess
+        ? runCase(a.samples ? { ...c, samples: a.samples } : c, a.quick)
+        : runIsolated({ module: l.module, id: c.id, quick: a.quick, samples: a.samples, threads: opts.threads, sizes: opts.sizes, workerDir: join(APP_DIR, 'dist/workers') }, opts.workerUrl('case'));
+      r = { package: l.package, file: l.file, ...(await run) };
     } catch (e) {
       r = { id: c.id, package: l.package, file: l.file, group: c.group, title: c.title, tags: c.tags ?? {}, unit: c.unit, ops: c.ops, status: 'error', reason: (e as Error).stack ?? String(e), samples: 0, metrics: {}, tables: [], charts: [] };
     }

@@ -37,6 +37,8 @@ export interface BenchResult {
   ops: number;
   status: 'ok' | 'error' | 'missing';
   reason?: string;
+  /** the worker thread it ran in, a fresh V8 isolate of its own (0: the harness's thread, --in-process) */
+  threadId?: number;
   samples: number;
   nsPerOp?: Stat;
   opsPerSec?: number;

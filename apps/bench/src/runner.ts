@@ -5,9 +5,11 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { threadId, Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import type { BenchCase, MeasureResult } from './api.js';
 import type { BenchResult, Stat } from './results.js';
+import type { CaseJob } from './workers/case.js';
 
 setFlagsFromString('--expose-gc');
 /** a full GC between samples (untimed), so that one sample's garbage does not land in the next */
@@ -65,7 +67,7 @@ function peak(a: Mem, b: NodeJS.MemoryUsage): Mem {
 }
 
 export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchResult, 'package' | 'file'>> {
-  const base = { id: c.id, group: c.group, title: c.title, tags: c.tags ?? {}, unit: c.unit, ops: c.ops };
+  const base = { id: c.id, group: c.group, title: c.title, tags: c.tags ?? {}, unit: c.unit, ops: c.ops, threadId };
   fullGc();
   await new Promise((r) => setImmediate(r));
   gcEntries.length = 0;
@@ -145,4 +147,18 @@ export async function runCase(c: BenchCase, quick: boolean): Promise<Omit<BenchR
     ...base, status: 'ok', samples: ms.length, nsPerOp, opsPerSec: 1e9 / nsPerOp.median, sampleMs: sMs, memory: mem,
     gcShare: timed > 0 ? gcInside(windows) / timed : 0, wallMs, metrics, tables: [], charts: [],
   };
+}
+
+/**
+ * Runs one benchmark in a worker thread of its own (workers/case.ts): a fresh V8 isolate, so that the
+ * type feedback the benchmarks before it left in the model's code does not slow it down.
+ */
+export function runIsolated(job: CaseJob, workerUrl: URL): Promise<Omit<BenchResult, 'package' | 'file'>> {
+  return new Promise((resolve, reject) => {
+    let result: Omit<BenchResult, 'package' | 'file'> | undefined;
+    const w = new Worker(workerUrl, { workerData: job });
+    w.once('message', (r: Omit<BenchResult, 'package' | 'file'>) => (result = r));
+    w.once('error', reject);
+    w.once('exit', (code) => (result ? resolve(result) : reject(new Error(`the benchmark's worker exited (code ${code}) without a result`))));
+  });
 }

@@ -30,6 +30,21 @@ describe('mixedmap-bench --quick', () => {
     expect(run.stdout).toMatch(/^(PASS|MISS|N\/A) +x86 2\.6\.32, 4M pages, sequential/m);
   });
 
+  test('runs every benchmark in a worker thread of its own (a fresh V8 isolate)', () => {
+    const ids = res.results.map((r) => r.threadId);
+    expect(ids.every((t) => typeof t === 'number' && t > 0), JSON.stringify(ids)).toBe(true);
+    expect(new Set(ids).size).toBe(res.results.length);
+  });
+
+  test('--in-process runs them in the harness\'s own thread', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mixedmap-bench-inproc-'));
+    const r = bench('--quick', '--quiet', '--in-process', '--name', 'vm_normal_page', '--out', dir);
+    expect(r.code).toBe(0);
+    const f = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsFile;
+    expect(f.results.length).toBeGreaterThan(0);
+    expect(f.results.map((x) => x.threadId)).toEqual(f.results.map(() => 0));
+  });
+
   test('discovers benchmarks across packages, and every one of them ran', () => {
     const packages = new Set(res.results.map((r) => r.package));
     expect(packages).toContain('@mixedmap/bench');
