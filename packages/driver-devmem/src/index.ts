@@ -230,8 +230,15 @@ export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings
     if (strict && k.arch.name !== 'x86') {
       throw Object.assign(new Error(`strict: devmem_is_allowed is x86-only in 2.6.19–2.6.32 (arch ${k.arch.name} has no STRICT_DEVMEM)`), { field: 'strict' });
     }
+    // /dev/kmem went in 5.13 ("drivers/char: remove /dev/kmem for good", bbcd53c96071 [UNVERIFIED]):
+    // the 6.x profile has no such device, and asking for one is a configuration error
+    const modern = k.f.release >= MODERN_RELEASE;
+    if (modern && s.kmem === true) throw Object.assign(new Error('kmem: /dev/kmem does not exist in the 6.x profile (removed in 5.13)'), { field: 'kmem' });
     const st: State = { strict, exclusive: parseExclusive(k, s.exclusive), pageOffset: s.pageOffset ?? 0xc0000000, cache: s.cache ?? 'auto' };
-    for (const path of devmem.paths(s)) k.newInode(devmem as never, path, 2 ** 52, { kmem: path === '/dev/kmem' });
+    for (const path of devmem.paths(s)) {
+      if (path === '/dev/kmem' && modern) continue; // open() finds no device node: ENOENT
+      k.newInode(devmem as never, path, 2 ** 52, { kmem: path === '/dev/kmem' });
+    }
     return st;
   },
   lookup: () => -ENOENT,

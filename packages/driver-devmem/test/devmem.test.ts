@@ -157,6 +157,22 @@ describe('mmap_mem', () => {
     } else expect(ph.errno).toBe('EIO');
   });
 
+  test('6.x: no /dev/kmem (removed in 5.13, bbcd53c96071): open gives ENOENT, /dev/mem stays; kmem: true is a configuration error', () => {
+    const k = machine('6.x');
+    const p = k.spawn('p');
+    expect(k.open(p, '/dev/kmem').errno).toBe('ENOENT');
+    expect(k.open(p, '/dev/mem').file).toBeDefined();
+    const old = machine('2.6.32');
+    expect(old.open(old.spawn('q'), '/dev/kmem').file).toBeDefined();
+    try {
+      machine('6.x', { kmem: true });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).field).toBe('drivers[0].settings.kmem');
+    }
+  });
+
   test.each(['2.6.20', '2.6.26', '2.6.32'])('%s: remap_pfn_range failing in mmap_mem (page-table allocation) → EAGAIN, no vma left', (kv) => {
     const k = machine(kv);
     const p = k.spawn('p');
