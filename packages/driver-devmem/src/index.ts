@@ -230,7 +230,7 @@ export const devmem: Driver<DevmemSettings, State> = defineDriver<DevmemSettings
     if (strict && k.arch.name !== 'x86') {
       throw Object.assign(new Error(`strict: devmem_is_allowed is x86-only in 2.6.19–2.6.32 (arch ${k.arch.name} has no STRICT_DEVMEM)`), { field: 'strict' });
     }
-    // /dev/kmem went in 5.13 ("drivers/char: remove /dev/kmem for good", bbcd53c96071 [UNVERIFIED]):
+    // /dev/kmem went in 5.13 ("drivers/char: remove /dev/kmem for good", bbcd53c96071):
     // the 6.x profile has no such device, and asking for one is a configuration error
     const modern = k.f.release >= MODERN_RELEASE;
     if (modern && s.kmem === true) throw Object.assign(new Error('kmem: /dev/kmem does not exist in the 6.x profile (removed in 5.13)'), { field: 'kmem' });
