@@ -35,7 +35,7 @@ function structPage(st: St): void {
   // copy_page_range's shape: one walk per pte table, then the ptes of that table
   for (let vpn = base; vpn < end; ) {
     const stop = pt.tableEnd(vpn, end);
-    if (pt.lookup(vpn)) anon += structPageTable(st, pt.tbl, pt.slot, pt.slot + ((stop - vpn) << 1)); // an int32 bound, as in core's zap and copy loops
+    if (pt.lookup(vpn)) anon += structPageTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop));
     vpn = stop;
   }
   if (anon !== st.p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${st.p.pages}`);

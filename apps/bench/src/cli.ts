@@ -17,6 +17,8 @@ import { Progress, renderText } from './report/text.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const APP_DIR = resolve(HERE, '..');
+/** the built worker scripts (workers/*.ts); a benchmark's own worker gets the path, since a URL maker cannot be cloned */
+const WORKER_DIR = join(APP_DIR, 'dist/workers');
 export const ROOT = resolve(APP_DIR, '../..');
 
 export const HELP = `mixedmap-bench — benchmarks of the mixedmap model (and the live kernel beside it)
@@ -250,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
     quick: a.quick,
     threads: a.threads,
     sizes: a.quick ? [4096] : [1 << 20, 4 << 20, 16 << 20],
-    workerUrl: (name) => pathToFileURL(join(APP_DIR, 'dist/workers', `${name}.js`)),
+    workerUrl: (name) => pathToFileURL(join(WORKER_DIR, `${name}.js`)),
   };
   const loaded = await discover(opts);
   const selected = select(loaded, a);
@@ -275,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
       // each benchmark in a fresh isolate (runIsolated); --in-process runs them all in this one
       const run = a.inProcess
         ? runCase(a.samples ? { ...c, samples: a.samples } : c, a.quick)
-        : runIsolated({ module: l.module, id: c.id, quick: a.quick, samples: a.samples, threads: opts.threads, sizes: opts.sizes, workerDir: join(APP_DIR, 'dist/workers') }, opts.workerUrl('case'));
+        : runIsolated({ module: l.module, id: c.id, quick: a.quick, samples: a.samples, threads: opts.threads, sizes: opts.sizes, workerDir: WORKER_DIR }, opts.workerUrl('case'));
       r = { package: l.package, file: l.file, ...(await run) };
     } catch (e) {
       r = { id: c.id, package: l.package, file: l.file, group: c.group, title: c.title, tags: c.tags ?? {}, unit: c.unit, ops: c.ops, status: 'error', reason: (e as Error).stack ?? String(e), samples: 0, metrics: {}, tables: [], charts: [] };

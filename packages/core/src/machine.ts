@@ -167,8 +167,7 @@ export class Machine {
     this.debug = cfg.debug ?? true;
     this.pte = new PteOps(this.arch.layout);
     this.specialTablesCD = this.arch.hasPteSpecial && (this.f.vmNormalPage === 'C' || this.f.vmNormalPage === 'D');
-    this.mem = new MemoryModel(this.arch.memoryModel.kind, this.arch.memoryModel.sectionShift, this.arch.structPageSize);
-    this.mem.tracksMlock = this.f.mlockCount;
+    this.mem = new MemoryModel(this.arch.memoryModel.kind, this.arch.memoryModel.sectionShift, this.arch.structPageSize, this.f.mlockCount);
     const ram = cfg.memory?.ram ?? 64 * MB;
     if (!Number.isFinite(ram) || ram < MB || ram % PAGE_SIZE !== 0) throw new ConfigError(`memory.ram must be a page-aligned size of at least 1 MiB, not ${ram}`, 'memory.ram');
     const boot = this.arch.spec.bootMemory ? this.arch.spec.bootMemory(ram, cfg.archOptions ?? {}, this.f) : [{ name: 'ram', start: 0, size: ram, kind: 'ram' as const, structPages: true }];

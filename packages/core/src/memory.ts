@@ -1064,9 +1064,7 @@ export function zapPteRange(k: Machine, vma: Vma, start: number, end: number, ch
   const runs = checkMapping === undefined && zapRunAllowed(k, vma);
   for (let vpn = start / PAGE_SIZE; vpn < endVpn; ) {
     const stop = pt.tableEnd(vpn, endVpn);
-    // `<< 1`, not `* 2`: vpns above 2^31 are doubles, and an int32 bound keeps the pte loop's counter an
-    // integer (with a double bound V8 counted and indexed in floats)
-    if (pt.lookup(vpn)) zapPteTable(k, vma, pt.tbl, pt.slot, pt.slot + ((stop - vpn) << 1), vpn, checkMapping, runs);
+    if (pt.lookup(vpn)) zapPteTable(k, vma, pt.tbl, pt.slot, pt.endSlot(vpn, stop), vpn, checkMapping, runs);
     vpn = stop;
   }
   // modern tlb_finish_mmu: the gathered pages go through free_pages_and_swap_cache, which starts
@@ -1192,7 +1190,7 @@ export function copyPageRange(k: Machine, dst: Vma, src: Vma): number {
       const slot0 = spt.slot;
       // the child's table for this range, allocated once (copy_pte_range)
       if (!dpt.alloc(vpn)) return -ENOMEM;
-      copyPteTable(k, dst, src, stbl, slot0, slot0 + ((stop - vpn) << 1), dpt.tbl, vpn); // int32 bound, as in zapPteRange
+      copyPteTable(k, dst, src, stbl, slot0, spt.endSlot(vpn, stop), dpt.tbl, vpn);
     }
     vpn = stop;
   }

@@ -78,8 +78,6 @@ export class MemoryModel {
   readonly mlockCount = new Map<number, number>();
   lruAddBatch: number[] = [];
   mlockBatch: number[] = [];
-  /** whether the profile keeps that mlock state (k.f.mlockCount): only then must a freed page leave it */
-  tracksMlock = false;
   /** page->index: file offset in pages */
   index = new Uint32Array(0);
   /** content generation id per struct-page frame */
@@ -99,6 +97,8 @@ export class MemoryModel {
     readonly kind: 'flat' | 'sparse' | 'banks',
     readonly sectionShift: number,
     readonly structPageSize: number,
+    /** whether the profile keeps the mlock state above (k.f.mlockCount): only then must a freed page leave it */
+    readonly tracksMlock = false,
   ) {}
 
   /** Adds a region at boot or at run time (hot plug). Struct pages are created when asked. */

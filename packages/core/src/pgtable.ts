@@ -108,6 +108,15 @@ export class PageTables {
     return Math.min((Math.floor(vpn * this.leafInv) + 1) * this.leafEntries, endVpn);
   }
 
+  /**
+   * The slot just past vpn `stop` in the table the last walk found (`stop` at most tableEnd): the
+   * per-pte loops' bound. `<< 1`, not `* 2`: a vpn above 2^31 is a double, and an int32 bound keeps
+   * the loop counter an integer (with a double bound V8 counted and indexed in floats).
+   */
+  endSlot(vpn: number, stop: number): number {
+    return this.slot + ((stop - vpn) << 1);
+  }
+
   /** Number of ptes in one leaf table. */
   get ptesPerTable(): number {
     return this.leafEntries;
