@@ -11,7 +11,8 @@ function fault(rs: BenchResult[], kind: string, size: number, order: string, arc
 
 /**
  * The memory floor a kind cannot beat (bench/floor.bench.ts): fork and exit update count, mapcount
- * and flags per pte (struct-page); every fault walks the page tables and stores a pte (pte-store).
+ * and flags per pte (struct-page); every fault walks the page tables, reads the pte and stores it
+ * (pte-store).
  * gup touches one field per page, less than either floor measures: none applies.
  */
 function floorFor(rs: BenchResult[], kind: string, order: string): BenchResult | undefined {
