@@ -8,9 +8,12 @@
 //                      that load is a cache miss the store waits on (a store alone does not stall:
 //                      it measured 110 ns against 210–280 ns with the read, 4M pages here);
 //   floor/struct-page: per pte in address order, the pfn's count and mapcount updates and a flags
-//                      read — fork's struct-page traffic with no copy_pte_range around it.
+//                      read — the struct-page traffic of fork and exit with no pte work around it;
+//   floor/fork-copy:   struct-page plus the copy of each pte into the child's table, which is new
+//                      memory (one fresh table per 512 ptes, as copy_pte_range allocates it) — all
+//                      that fork must do per pte, with no copy_one_pte rules around it.
 
-import { PG_anon } from '@mixedmap/core';
+import { PG_anon, type PageTables } from '@mixedmap/core';
 import type { BenchCase, BenchOptions, Order } from '../src/api.js';
 import { defineBenchFile } from '../src/api.js';
 import { anonProcess, faultAll, pageOrder, pagesLabel, PAGE, type Proc } from '../src/lib/model.js';
@@ -18,6 +21,8 @@ import { anonProcess, faultAll, pageOrder, pagesLabel, PAGE, type Proc } from '.
 interface St {
   p: Proc;
   order: Uint32Array;
+  /** fork-copy: the child's page tables (an mm with none yet) */
+  child?: PageTables;
 }
 
 function pteStore(st: St): void {
@@ -41,33 +46,52 @@ function structPage(st: St): void {
   const pt = st.p.vma.mm.pt;
   const base = st.p.addr / PAGE;
   const end = base + st.p.pages;
+  const child = st.child;
   let anon = 0;
   // copy_page_range's shape: one walk per pte table, then the ptes of that table
   for (let vpn = base; vpn < end; ) {
     const stop = pt.tableEnd(vpn, end);
-    if (pt.lookup(vpn)) anon += structPageTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop));
+    if (pt.lookup(vpn)) {
+      let dtbl: Int32Array | null = null;
+      if (child) {
+        if (!child.alloc(vpn)) throw new Error('page-table allocation failed');
+        dtbl = child.tbl;
+      }
+      anon += structPageTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop), dtbl);
+    }
     vpn = stop;
   }
   if (anon !== st.p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${st.p.pages}`);
 }
 
-/** One table's struct-page traffic: count and mapcount up, the flags read. Returns the anon pages. */
-function structPageTable(st: St, tbl: Int32Array, slot0: number, endSlot: number): number {
+/**
+ * One table's struct-page traffic: count and mapcount up, the flags read; with `dtbl`, each pte is
+ * also copied into it (the child's table: same slots, as copy_pte_range walks both in step).
+ * Returns the anon pages.
+ */
+function structPageTable(st: St, tbl: Int32Array, slot0: number, endSlot: number, dtbl: Int32Array | null): number {
   const pte = st.p.k.pte;
   const m = st.p.k.mem;
   let anon = 0;
   for (let slot = slot0; slot < endSlot; slot += 2) {
-    const pfn = pte.pfn(tbl[slot]!, tbl[slot + 1]!);
+    const lo = tbl[slot]!;
+    const hi = tbl[slot + 1]!;
+    const pfn = pte.pfn(lo, hi);
     m.count[pfn]!++;
     m.mapcount[pfn]!++;
     if (m.flags[pfn]! & PG_anon) anon++;
+    if (dtbl !== null) {
+      dtbl[slot] = lo;
+      dtbl[slot + 1] = hi;
+    }
   }
   return anon;
 }
 
 const KINDS = [
-  { kind: 'pte-store', title: 'floor: page-table walk + pte store per page', unit: 'fault', prefault: false, run: pteStore },
-  { kind: 'struct-page', title: "floor: fork's struct-page updates per pte", unit: 'pte', prefault: true, run: structPage },
+  { kind: 'pte-store', title: 'floor: page-table walk + pte read and store per page', unit: 'fault', prefault: false, child: false, run: pteStore },
+  { kind: 'struct-page', title: 'floor: struct-page updates per pte (fork, exit)', unit: 'pte', prefault: true, child: false, run: structPage },
+  { kind: 'fork-copy', title: "floor: struct-page updates + pte copy into the child's fresh table", unit: 'pte', prefault: true, child: true, run: structPage },
 ] as const;
 
 export default defineBenchFile({
@@ -91,7 +115,7 @@ export default defineBenchFile({
             const p = anonProcess('x86', '2.6.32', pages, pages);
             // struct-page: the pages are faulted in the given order, so a random order scatters the pfns
             if (k.prefault) faultAll(p, order_, true);
-            return { p, order: order_ };
+            return { p, order: order_, child: k.child ? p.k.spawn('floor-child').mm!.pt : undefined };
           },
           run: k.run,
         });

@@ -20,7 +20,7 @@ describe('speedup targets', () => {
     const rs = [
       result('fault', 'fork', 'seq', 50, 200), // 4× < 10×: MISS
       result('fault', 'read-zero', 'seq', 50, 1000), // 20×: passes
-      result('floor', 'struct-page', 'seq', 25),
+      result('floor', 'fork-copy', 'seq', 25),
       result('floor', 'pte-store', 'seq', 20),
     ];
     const seq = evaluateTargets(rs).find((t) => t.id === 'speedup-seq')!;
@@ -38,16 +38,19 @@ describe('speedup targets', () => {
 });
 
 describe('floors per kind', () => {
-  test('fork and exit are held to the struct-page floor, faults to the pte-store floor, gup to none', () => {
+  test('exit is held to the struct-page floor, fork to fork-copy, faults to pte-store, gup to none', () => {
     const rs = [
       result('fault', 'exit', 'rand', 100, 200),
+      result('fault', 'fork', 'rand', 100, 200),
       result('fault', 'read-zero', 'rand', 100, 200),
       result('fault', 'gup', 'rand', 100, 200),
       result('floor', 'struct-page', 'rand', 80),
+      result('floor', 'fork-copy', 'rand', 90),
       result('floor', 'pte-store', 'rand', 50),
     ];
     const rand = evaluateTargets(rs).find((t) => t.id === 'speedup-rand')!;
     expect(rand.detail).toContain('exit 2.0× (floor 80.0 ns: at most 2.5×)');
+    expect(rand.detail).toContain('fork 2.0× (floor 90.0 ns: at most 2.2×)');
     expect(rand.detail).toContain('read-zero 2.0× (floor 50.0 ns: at most 4.0×)');
     expect(rand.detail).toMatch(/gup 2\.0×(,|$)/);
   });
