@@ -11,9 +11,11 @@
 //                      read — the struct-page traffic of fork and exit with no pte work around it;
 //   floor/fork-copy:   struct-page plus the copy of each pte into the child's table, which is new
 //                      memory (one fresh table per 512 ptes, as copy_pte_range allocates it) — all
-//                      that fork must do per pte, with no copy_one_pte rules around it.
+//                      that fork must do per pte, with no copy_one_pte rules around it;
+//   floor/page-flags:  per pte in address order, the pfn's flags read and written back (the
+//                      referenced bit of mark_page_accessed) — get_user_pages' struct-page work.
 
-import { PG_anon, type PageTables } from '@mixedmap/core';
+import { PG_anon, PG_referenced, type PageTables } from '@mixedmap/core';
 import type { BenchCase, BenchOptions, Order } from '../src/api.js';
 import { defineBenchFile } from '../src/api.js';
 import { anonProcess, faultAll, pageOrder, pagesLabel, PAGE, type Proc } from '../src/lib/model.js';
@@ -64,6 +66,33 @@ function structPage(st: St): void {
   if (anon !== st.p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${st.p.pages}`);
 }
 
+function pageFlags(st: St): void {
+  const pt = st.p.vma.mm.pt;
+  const base = st.p.addr / PAGE;
+  const end = base + st.p.pages;
+  let anon = 0;
+  for (let vpn = base; vpn < end; ) {
+    const stop = pt.tableEnd(vpn, end);
+    if (pt.lookup(vpn)) anon += pageFlagsTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop));
+    vpn = stop;
+  }
+  if (anon !== st.p.pages) throw new Error(`page-flags floor: ${anon} anonymous pages, not ${st.p.pages}`);
+}
+
+/** One table's flags traffic: the referenced bit set on each pte's page. Returns the anon pages. */
+function pageFlagsTable(st: St, tbl: Int32Array, slot0: number, endSlot: number): number {
+  const pte = st.p.k.pte;
+  const flags = st.p.k.mem.flags;
+  let anon = 0;
+  for (let slot = slot0; slot < endSlot; slot += 2) {
+    const pfn = pte.pfn(tbl[slot]!, tbl[slot + 1]!);
+    const f = flags[pfn]!;
+    flags[pfn] = f | PG_referenced;
+    if (f & PG_anon) anon++;
+  }
+  return anon;
+}
+
 /**
  * One table's struct-page traffic: count and mapcount up, the flags read; with `dtbl`, each pte is
  * also copied into it (the child's table: same slots, as copy_pte_range walks both in step).
@@ -92,6 +121,7 @@ const KINDS = [
   { kind: 'pte-store', title: 'floor: page-table walk + pte read and store per page', unit: 'fault', prefault: false, child: false, run: pteStore },
   { kind: 'struct-page', title: 'floor: struct-page updates per pte (fork, exit)', unit: 'pte', prefault: true, child: false, run: structPage },
   { kind: 'fork-copy', title: "floor: struct-page updates + pte copy into the child's fresh table", unit: 'pte', prefault: true, child: true, run: structPage },
+  { kind: 'page-flags', title: 'floor: page flags update per pte (gup)', unit: 'page', prefault: true, child: false, run: pageFlags },
 ] as const;
 
 export default defineBenchFile({

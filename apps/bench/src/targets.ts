@@ -12,12 +12,13 @@ function fault(rs: BenchResult[], kind: string, size: number, order: string, arc
 /**
  * The memory floor a kind cannot beat (bench/floor.bench.ts): exit updates count, mapcount and flags
  * per pte (struct-page); fork does that and copies each pte into the child's new table (fork-copy);
- * every fault walks the page tables, reads the pte and stores it (pte-store).
- * gup touches one field per page, less than any floor measures: none applies.
+ * gup marks each page accessed (page-flags); every fault walks the page tables, reads the pte and
+ * stores it (pte-store).
  */
+const FLOOR_OF: Record<string, string> = { fork: 'fork-copy', exit: 'struct-page', gup: 'page-flags' };
+
 function floorFor(rs: BenchResult[], kind: string, order: string): BenchResult | undefined {
-  if (kind === 'gup') return undefined;
-  const fk = kind === 'fork' ? 'fork-copy' : kind === 'exit' ? 'struct-page' : 'pte-store';
+  const fk = FLOOR_OF[kind] ?? 'pte-store';
   return rs.find((r) => r.group === 'floor' && r.status === 'ok' && r.tags.kind === fk && r.tags.order === order);
 }
 

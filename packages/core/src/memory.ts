@@ -1303,9 +1303,9 @@ export function followPage(k: Machine, vma: Vma, address: number, flags: number)
 }
 
 /**
- * follow_page's common case, small enough to be inlined into gup's loop: a present pte of a normal
- * page that needs no write permission or has it gives the page (FOLL_GET/FOLL_TOUCH applied);
- * anything else -1, with nothing done (ask followPteRules).
+ * follow_page's common case: a present pte of a normal page that needs no write permission or has
+ * it gives the page (FOLL_GET/FOLL_TOUCH applied); anything else -1, with nothing done (ask
+ * followPteRules). followPageRun is the same test written out for a run of ptes.
  */
 function followNormalPte(k: Machine, vma: Vma, lo: number, hi: number, flags: number): number {
   if (!k.pte.present(lo) || (flags & FOLL_WRITE && !k.pte.write(lo))) return -1;
@@ -1315,23 +1315,43 @@ function followNormalPte(k: Machine, vma: Vma, lo: number, hi: number, flags: nu
 
 /**
  * follow_page over consecutive pages, for __get_user_pages' loop: follows pages from `address` on
- * while each is the common case (followNormalPte; the rest of one pte table at most, `max` pages at most),
+ * while each is followNormalPte's common case, a present normal (not special) pte below
+ * highest_memmap_pfn, writable if FOLL_WRITE (the rest of one pte table at most, `max` pages at most),
  * recording each pfn in `pinned`. Returns how many it followed; the page where it stopped (0 if the
  * first) is left to followPage and its full rules. The same result as one follow_page per page.
+ * Like zapNormalRun, a loop without a call: V8 hoists nothing out of a loop by itself, so with
+ * followNormalPte inlined every page reloaded the machine's fields and rechecked their maps.
  */
 export function followPageRun(k: Machine, vma: Vma, address: number, flags: number, max: number, pinned: number[] | null): number {
+  // vmNormalPageFast answers only under Tables C/D on a special-bit arch: elsewhere, page by page
+  if (!k.specialTablesCD) return 0;
   const pt = vma.mm.pt;
   const vpn = Math.floor(address * INV_PAGE_SIZE);
   if (!pt.lookup(vpn)) return 0;
   k.enter(FN.follow_page);
+  const pte = k.pte;
+  const { count, flags: pageFlags } = k.mem;
+  const maxPfn = k.mem.highestMemmapPfn;
+  const write = (flags & FOLL_WRITE) !== 0;
+  const get = (flags & FOLL_GET) !== 0;
+  const touch = (flags & FOLL_TOUCH) !== 0;
   const tbl = pt.tbl;
   const slot0 = pt.slot;
   const end = Math.min(slot0 + max * 2, pt.ptesPerTable * 2);
   let slot = slot0;
   for (; slot < end; slot += 2) {
-    const page = followNormalPte(k, vma, tbl[slot]!, tbl[slot + 1]!, flags);
-    if (page < 0) break;
-    if (pinned) pinned.push(page);
+    const lo = tbl[slot]!;
+    if (!pte.present(lo) || (write && !pte.write(lo)) || pte.special(lo)) break;
+    const pfn = pte.pfn(lo, tbl[slot + 1]!);
+    if (pfn > maxPfn) break; // vm_normal_page's "Bad page map" case: followPage reports it
+    if (get) count[pfn]!++; // get_page
+    if (touch) {
+      // followPageGot's FOLL_TOUCH: mark_page_accessed, and set_page_dirty for a write
+      let f = pageFlags[pfn]! | PG_referenced;
+      if (write && !pte.dirty(lo)) f |= PG_dirty;
+      pageFlags[pfn] = f;
+    }
+    if (pinned) pinned.push(pfn);
   }
   return (slot - slot0) >> 1;
 }

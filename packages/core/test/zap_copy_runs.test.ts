@@ -1,7 +1,9 @@
-// zap_pte_range and copy_pte_range take the common ptes of a pte table in one run (zapNormalRun,
-// copyNormalRun) and hand any other pte to the full rules. These tests put such ptes in the middle of
-// a table and check the kernel's result for the ptes before, at and after them.
+// zap_pte_range, copy_pte_range and get_user_pages take the common ptes of a pte table in one run
+// (zapNormalRun, copyNormalRun, followPageRun) and hand any other pte to the full rules. These tests
+// put such ptes in the middle of a table and check the kernel's result for the ptes before, at and
+// after them.
 import { describe, expect, test } from 'vitest';
+import { PG_referenced } from '@mixedmap/core';
 import { anon, clean, machine, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 /** An anonymous mapping of `plan.length` pages: 'w' written, 'r' read (the zero page), '-' untouched. */
@@ -70,5 +72,62 @@ describe('copy_pte_range over a table with uncommon ptes', () => {
     expect(r.outcome).toBe('oops');
     expect(r.oops!.condition).toMatch(/page_dup_rmap/);
     expect(k.pageInfo(pfns[0]!)).toMatchObject({ count: 2, mapcount: 2 }); // copied before the BUG
+  });
+});
+
+describe('get_user_pages over a table with uncommon ptes', () => {
+  test('2.6.32 write: the pages around a zero-page pte are pinned and marked accessed without a fault; the zero pte takes one COW fault', () => {
+    const { k, p, a, pfns } = populate('2.6.32', 'wwrww');
+    for (const pfn of [pfns[0]!, pfns[1]!]) k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_referenced;
+    const r = k.gup(p.threads[0]!, a, 5, true);
+    expect(r.ret).toBe(5);
+    expect(r.faults.map((f) => [f.address, f.write])).toEqual([[a + 2 * PS, true]]); // only the zero pte faulted (do_wp_page's copy)
+    const copy = k.readPte(p, a + 2 * PS);
+    expect(copy).toMatchObject({ present: true, write: true, special: false });
+    expect(copy.pfn).not.toBe(k.zeroPfn);
+    expect(p.pins).toEqual([pfns[0], pfns[1], copy.pfn, pfns[3], pfns[4]]);
+    for (const i of [0, 1, 3, 4]) {
+      expect(k.pageInfo(pfns[i]!), `page ${i}`).toMatchObject({ count: 2, mapcount: 1 }); // FOLL_GET
+      expect(k.pageInfo(pfns[i]!)!.flags, `page ${i}`).toContain('referenced'); // FOLL_TOUCH
+    }
+  });
+
+  test('2.6.32 write after fork: the read-only COW ptes fault, the writable one between them is pinned by the run', () => {
+    const { k, p, a, pfns } = populate('2.6.32', 'www');
+    clean(k.fork(p, 'c'));
+    clean(k.access(p.threads[0]!, a + PS, true)); // the parent's own copy of page 1: writable again
+    const own = k.readPte(p, a + PS).pfn;
+    const r = clean(k.gup(p.threads[0]!, a, 3, true));
+    expect(r.ret).toBe(3);
+    expect(r.faults.map((f) => f.address)).toEqual([a, a + 2 * PS]);
+    const copies = [k.readPte(p, a).pfn, k.readPte(p, a + 2 * PS).pfn];
+    expect(copies).not.toContain(pfns[0]);
+    expect(copies).not.toContain(pfns[2]);
+    expect(p.pins).toEqual([copies[0], own, copies[1]]);
+  });
+
+  test('2.6.32 read: the zero-page pte in the middle is pinned as ZERO_PAGE by follow_page, the pages around it by the run, without a fault', () => {
+    const { k, p, a, pfns } = populate('2.6.32', 'wwrww');
+    const zero = k.pageInfo(k.zeroPfn)!;
+    const r = clean(k.gup(p.threads[0]!, a, 5, false));
+    expect([r.ret, r.faults.length]).toEqual([5, 0]);
+    expect(p.pins).toEqual([pfns[0], pfns[1], k.zeroPfn, pfns[3], pfns[4]]);
+    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero.count + 1 }); // follow_page's get_page on ZERO_PAGE
+  });
+
+  test('2.6.32: a pte whose pfn is beyond mem_map stops gup with a Bad page map report; the pages before it stay pinned', () => {
+    const { k, p, a, pfns } = populate('2.6.32', 'wwww');
+    // corrupt page 2's pte: the same protection bits, a pfn past highest_memmap_pfn
+    const pt = p.mm!.pt;
+    expect(pt.lookup((a + 2 * PS) / PS)).toBe(true);
+    const bad = k.mem.highestMemmapPfn + 1;
+    const prot = pt.tbl[pt.slot]! & (PS - 1);
+    pt.tbl[pt.slot] = k.pte.pfnPteLo(bad, prot);
+    pt.tbl[pt.slot + 1] = k.pte.pfnPteHi(bad);
+    const r = k.gup(p.threads[0]!, a, 4, false);
+    expect(r.ret).toBe(2); // follow_page's ERR_PTR(-EFAULT) after the pages it already took
+    expect(r.reports).toEqual([expect.stringMatching(new RegExp(`^BUG: Bad page map in process p .* vaddr:${(a + 2 * PS).toString(16)} `))]);
+    expect(p.pins).toEqual([pfns[0], pfns[1]]);
+    expect(k.pageInfo(pfns[3]!)).toMatchObject({ count: 1 }); // never reached
   });
 });
