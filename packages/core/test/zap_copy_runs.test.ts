@@ -35,6 +35,37 @@ describe('zap_pte_range over a table with uncommon ptes', () => {
     expect(k.rss(p)).toEqual({ file: 0, anon: 0 });
   });
 
+  test('2.6.32: zero-page ptes vanish without a report; a special bit on an anonymous page\'s pte is reported and its page kept', () => {
+    const { k, p, a, pfns } = populate('2.6.32', 'rrwwr');
+    const pt = p.mm!.pt;
+    expect(pt.lookup((a + 3 * PS) / PS)).toBe(true);
+    pt.tbl[pt.slot] = k.pte.mkspecial(pt.tbl[pt.slot]!); // a corrupted pte: special, in an anonymous vma
+    const zero = k.pageInfo(k.zeroPfn)!;
+    const r = k.munmap(p, a, 5 * PS);
+    expect(r.outcome).toBe('ok');
+    // vm_normal_page: a special pte outside VM_PFNMAP|VM_MIXEDMAP that is not the zero pfn
+    expect(r.reports).toEqual([expect.stringMatching(new RegExp(`^BUG: Bad page map in process p .* vaddr:${(a + 3 * PS).toString(16)} `))]);
+    expect(k.pageInfo(pfns[2]!)!.flags).toContain('buddy');
+    expect(k.pageInfo(pfns[3]!)).toMatchObject({ count: 1, mapcount: 1 }); // NULL page: neither rmap nor reference dropped
+    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero.count, mapcount: zero.mapcount });
+    for (let i = 0; i < 5; i++) expect(k.readPte(p, a + i * PS).none, `pte ${i}`).toBe(true);
+  });
+
+  test('a special pte of the zero pfn in an anonymous vma: Table D (2.6.32) drops it silently, Table C (2.6.30) reports it', () => {
+    for (const [kernel, reports] of [['2.6.32', 0], ['2.6.30', 1]] as const) {
+      const { k, p, a } = populate(kernel, 'www');
+      const pt = p.mm!.pt;
+      expect(pt.lookup((a + PS) / PS)).toBe(true);
+      const prot = pt.tbl[pt.slot]! & (PS - 1);
+      pt.tbl[pt.slot] = k.pte.mkspecial(k.pte.pfnPteLo(k.zeroPfn, prot));
+      pt.tbl[pt.slot + 1] = k.pte.pfnPteHi(k.zeroPfn);
+      const r = k.munmap(p, a, 3 * PS);
+      expect(r.outcome, kernel).toBe('ok');
+      expect(r.reports.length, kernel).toBe(reports);
+      expect(k.readPte(p, a + PS).none, kernel).toBe(true);
+    }
+  });
+
   test('2.6.28: the same negative mapcount is page_remove_rmap\'s own BUG, after the pages before it went', () => {
     const { k, p, a, pfns } = populate('2.6.28', 'www');
     k.mem.mapcount[pfns[1]!] = -1;
