@@ -92,8 +92,20 @@ function vmNormalPageFast(k: Machine, vma: Vma, lo: number, hi: number): number 
   if (!k.specialTablesCD) return ASK_RULES;
   const pfn = k.pte.pfn(lo, hi);
   if ((lo & k.pte.specialMask) === 0) return pfn <= k.mem.highestMemmapPfn ? pfn : ASK_RULES;
-  if (vma.flags & (VM_PFNMAP | VM_MIXEDMAP) || (pfn === k.zeroPfn && k.f.vmNormalPage === 'D')) return -1;
-  return ASK_RULES;
+  const quiet = specialQuietPfn(k, vma);
+  return quiet === ANY_PFN || pfn === quiet ? -1 : ASK_RULES;
+}
+
+const ANY_PFN = -2;
+
+/**
+ * Which special ptes of this vma vm_normal_page (Tables C/D) answers NULL for without a report:
+ * ANY_PFN in a VM_PFNMAP/VM_MIXEDMAP vma; elsewhere only Table D's zero pfn (-1: none). Any other
+ * special pte is print_bad_pte's. Per vma, so that a per-pte loop asks once.
+ */
+function specialQuietPfn(k: Machine, vma: Vma): number {
+  if (vma.flags & (VM_PFNMAP | VM_MIXEDMAP)) return ANY_PFN;
+  return k.f.vmNormalPage === 'D' ? k.zeroPfn : -1;
 }
 
 /** vm_normal_page's rules, table by table (the reports and BUG_ONs live here). */
@@ -1126,10 +1138,11 @@ function zapRunAllowed(k: Machine, vma: Vma): boolean {
 /**
  * zap_pte_range over consecutive ptes while each is a common case: a present, non-special pte of a
  * page with a struct page that is mapped and referenced, so that page_remove_rmap and put_page cannot
- * go wrong; or a special pte vm_normal_page answers NULL for without a report (nothing to drop). Returns the slot where it stopped (endSlot when it zapped them all); that pte is left to
- * zapOnePte and its full rules. The same result as zapOnePte on each pte, with a third fewer
- * instructions: the loop makes no call, and V8 (which hoists nothing out of a loop by itself) reads the
- * mem_map arrays once.
+ * go wrong; or a special pte vm_normal_page answers NULL for without a report (nothing to drop).
+ * Returns the slot where it stopped (endSlot when it zapped them all); that pte is left to zapOnePte
+ * and its full rules. The same result as zapOnePte on each pte, with a third fewer instructions: the
+ * loop makes no call, and V8 (which hoists nothing out of a loop by itself) reads the mem_map arrays
+ * once. (Calling vmNormalPageFast for a special pte cost 60 more instructions per zero pte.)
  */
 function zapNormalRun(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endSlot: number): number {
   const pte = k.pte;
@@ -1140,10 +1153,7 @@ function zapNormalRun(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endS
   // zapMarksAccessed's rule written out: V8 does not inline a helper called once per run (it has no
   // type feedback yet), and that call cost 17 instructions per pte (callgrind, exit at 4M pages)
   const markAccessed = !(k.f.zapSeqReadHint && vma.flags & VM_SEQ_READ);
-  // vmNormalPageFast's NULL without a report for a special pte: any in a pfnmap/mixedmap vma, and
-  // the zero pfn under Table D
-  const specialIsNull = (vma.flags & (VM_PFNMAP | VM_MIXEDMAP)) !== 0;
-  const nullZeroPfn = k.f.vmNormalPage === 'D' ? k.zeroPfn : -1;
+  const quietPfn = specialQuietPfn(k, vma);
   let anonRss = 0;
   let fileRss = 0;
   let slot = slot0;
@@ -1153,7 +1163,8 @@ function zapNormalRun(k: Machine, vma: Vma, tbl: Int32Array, slot0: number, endS
     if (lo === none && hi === 0) continue;
     if (!pte.present(lo)) break;
     if (pte.special(lo)) {
-      if (!specialIsNull && pte.pfn(lo, hi) !== nullZeroPfn) break; // vm_normal_page reports it
+      // vm_normal_page reports any other special pte: zapOnePte (vmNormalPageFast's test, asked per run)
+      if (quietPfn !== ANY_PFN && pte.pfn(lo, hi) !== quietPfn) break;
       // no page: the pte simply vanishes (the zero page, XIP and mixedmap pfns, remapped I/O)
       tbl[slot] = none;
       tbl[slot + 1] = 0;
