@@ -43,7 +43,8 @@ describe('zap_pte_range over a table with uncommon ptes', () => {
     const zero = k.pageInfo(k.zeroPfn)!;
     const r = k.munmap(p, a, 5 * PS);
     expect(r.outcome).toBe('ok');
-    // vm_normal_page: a special pte outside VM_PFNMAP|VM_MIXEDMAP that is not the zero pfn
+    // vm_normal_page Table D (kernel-semantics §2.7, M32): a special pte outside VM_PFNMAP|VM_MIXEDMAP
+    // that is not the zero pfn goes to print_bad_pte
     expect(r.reports).toEqual([expect.stringMatching(new RegExp(`^BUG: Bad page map in process p .* vaddr:${(a + 3 * PS).toString(16)} `))]);
     expect(k.pageInfo(pfns[2]!)!.flags).toContain('buddy');
     expect(k.pageInfo(pfns[3]!)).toMatchObject({ count: 1, mapcount: 1 }); // NULL page: neither rmap nor reference dropped
@@ -52,6 +53,8 @@ describe('zap_pte_range over a table with uncommon ptes', () => {
   });
 
   test('a special pte of the zero pfn in an anonymous vma: Table D (2.6.32) drops it silently, Table C (2.6.30) reports it', () => {
+    // Table C (2.6.29–31): every special pte outside VM_PFNMAP|VM_MIXEDMAP is print_bad_pte's; Table D
+    // (2.6.32) makes the zero pfn the exception
     for (const [kernel, reports] of [['2.6.32', 0], ['2.6.30', 1]] as const) {
       const { k, p, a } = populate(kernel, 'www');
       const pt = p.mm!.pt;
