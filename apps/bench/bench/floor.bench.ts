@@ -30,6 +30,7 @@ interface St {
 function pteStore(st: St): void {
   const { p, order } = st;
   const pt = p.vma.mm.pt;
+  const pte = p.k.pte;
   const base = p.addr / PAGE;
   const n = p.pages;
   let present = 0;
@@ -38,19 +39,23 @@ function pteStore(st: St): void {
     const tbl = pt.tbl;
     const slot = pt.slot;
     // pte_none, then the store (present|user|accessed: the value does not matter, the store does)
-    if (tbl[slot] === 0 && tbl[slot + 1] === 0) tbl[slot] = 0x25;
+    if (pte.isNone(tbl[slot]!, tbl[slot + 1]!)) tbl[slot] = 0x25;
     else present++;
   }
   if (present !== 0) throw new Error(`pte-store floor: ${present} ptes were not none`);
 }
 
-function structPage(st: St): void {
+/**
+ * copy_page_range's shape: one walk per pte table, then `perTable` over the ptes of that table (with
+ * the child's table for fork-copy), which returns how many of them map anonymous pages; every page
+ * must. Each benchmark runs in a worker of its own, so `perTable` is one function per isolate.
+ */
+function overTables(st: St, perTable: PerTable): void {
   const pt = st.p.vma.mm.pt;
   const base = st.p.addr / PAGE;
   const end = base + st.p.pages;
   const child = st.child;
   let anon = 0;
-  // copy_page_range's shape: one walk per pte table, then the ptes of that table
   for (let vpn = base; vpn < end; ) {
     const stop = pt.tableEnd(vpn, end);
     if (pt.lookup(vpn)) {
@@ -59,25 +64,14 @@ function structPage(st: St): void {
         if (!child.alloc(vpn)) throw new Error('page-table allocation failed');
         dtbl = child.tbl;
       }
-      anon += structPageTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop), dtbl);
+      anon += perTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop), dtbl);
     }
     vpn = stop;
   }
-  if (anon !== st.p.pages) throw new Error(`struct-page floor: ${anon} anonymous pages, not ${st.p.pages}`);
+  if (anon !== st.p.pages) throw new Error(`floor: ${anon} anonymous pages, not ${st.p.pages}`);
 }
 
-function pageFlags(st: St): void {
-  const pt = st.p.vma.mm.pt;
-  const base = st.p.addr / PAGE;
-  const end = base + st.p.pages;
-  let anon = 0;
-  for (let vpn = base; vpn < end; ) {
-    const stop = pt.tableEnd(vpn, end);
-    if (pt.lookup(vpn)) anon += pageFlagsTable(st, pt.tbl, pt.slot, pt.endSlot(vpn, stop));
-    vpn = stop;
-  }
-  if (anon !== st.p.pages) throw new Error(`page-flags floor: ${anon} anonymous pages, not ${st.p.pages}`);
-}
+type PerTable = (st: St, tbl: Int32Array, slot0: number, endSlot: number, dtbl: Int32Array | null) => number;
 
 /** One table's flags traffic: the referenced bit set on each pte's page. Returns the anon pages. */
 function pageFlagsTable(st: St, tbl: Int32Array, slot0: number, endSlot: number): number {
@@ -119,9 +113,9 @@ function structPageTable(st: St, tbl: Int32Array, slot0: number, endSlot: number
 
 const KINDS = [
   { kind: 'pte-store', title: 'floor: page-table walk + pte read and store per page', unit: 'fault', prefault: false, child: false, run: pteStore },
-  { kind: 'struct-page', title: 'floor: struct-page updates per pte (fork, exit)', unit: 'pte', prefault: true, child: false, run: structPage },
-  { kind: 'fork-copy', title: "floor: struct-page updates + pte copy into the child's fresh table", unit: 'pte', prefault: true, child: true, run: structPage },
-  { kind: 'page-flags', title: 'floor: page flags update per pte (gup)', unit: 'page', prefault: true, child: false, run: pageFlags },
+  { kind: 'struct-page', title: 'floor: struct-page updates per pte (fork, exit)', unit: 'pte', prefault: true, child: false, run: (st: St) => overTables(st, structPageTable) },
+  { kind: 'fork-copy', title: "floor: struct-page updates + pte copy into the child's fresh table", unit: 'pte', prefault: true, child: true, run: (st: St) => overTables(st, structPageTable) },
+  { kind: 'page-flags', title: 'floor: page flags update per pte (gup)', unit: 'page', prefault: true, child: false, run: (st: St) => overTables(st, pageFlagsTable) },
 ] as const;
 
 export default defineBenchFile({

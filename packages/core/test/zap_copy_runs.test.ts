@@ -3,7 +3,7 @@
 // put such ptes in the middle of a table and check the kernel's result for the ptes before, at and
 // after them.
 import { describe, expect, test } from 'vitest';
-import { PG_referenced } from '@mixedmap/core';
+import { PG_referenced, type Task } from '@mixedmap/core';
 import { anon, clean, machine, PAGE_SIZE as PS } from './fixtures/machines.js';
 
 /** An anonymous mapping of `plan.length` pages: 'w' written, 'r' read (the zero page), '-' untouched. */
@@ -16,6 +16,17 @@ function populate(kernel: string, plan: string, debugVm = false) {
   });
   const pfns = [...plan].map((_, i) => k.readPte(p, a + i * PS).pfn);
   return { k, p, a, pfns };
+}
+
+/**
+ * Rewrites the pte mapping `addr` (a corrupted pte, as a driver bug would leave it). `prot` is the low
+ * word's flag bits: below the pfn field on x86, the fixtures' arch.
+ */
+function corruptPte(p: Task, addr: number, f: (lo: number, hi: number, prot: number) => [number, number]): void {
+  const pt = p.mm!.pt;
+  expect(pt.lookup(addr / PS)).toBe(true);
+  const lo = pt.tbl[pt.slot]!;
+  [pt.tbl[pt.slot], pt.tbl[pt.slot + 1]] = f(lo, pt.tbl[pt.slot + 1]!, lo & (PS - 1));
 }
 
 describe('zap_pte_range over a table with uncommon ptes', () => {
@@ -37,9 +48,7 @@ describe('zap_pte_range over a table with uncommon ptes', () => {
 
   test('2.6.32: zero-page ptes vanish without a report; a special bit on an anonymous page\'s pte is reported and its page kept', () => {
     const { k, p, a, pfns } = populate('2.6.32', 'rrwwr');
-    const pt = p.mm!.pt;
-    expect(pt.lookup((a + 3 * PS) / PS)).toBe(true);
-    pt.tbl[pt.slot] = k.pte.mkspecial(pt.tbl[pt.slot]!); // a corrupted pte: special, in an anonymous vma
+    corruptPte(p, a + 3 * PS, (lo, hi) => [k.pte.mkspecial(lo), hi]); // special, in an anonymous vma
     const zero = k.pageInfo(k.zeroPfn)!;
     const r = k.munmap(p, a, 5 * PS);
     expect(r.outcome).toBe('ok');
@@ -57,11 +66,7 @@ describe('zap_pte_range over a table with uncommon ptes', () => {
     // (2.6.32) makes the zero pfn the exception
     for (const [kernel, reports] of [['2.6.32', 0], ['2.6.30', 1]] as const) {
       const { k, p, a } = populate(kernel, 'www');
-      const pt = p.mm!.pt;
-      expect(pt.lookup((a + PS) / PS)).toBe(true);
-      const prot = pt.tbl[pt.slot]! & (PS - 1);
-      pt.tbl[pt.slot] = k.pte.mkspecial(k.pte.pfnPteLo(k.zeroPfn, prot));
-      pt.tbl[pt.slot + 1] = k.pte.pfnPteHi(k.zeroPfn);
+      corruptPte(p, a + PS, (_lo, _hi, prot) => [k.pte.mkspecial(k.pte.pfnPteLo(k.zeroPfn, prot)), k.pte.pfnPteHi(k.zeroPfn)]);
       const r = k.munmap(p, a, 3 * PS);
       expect(r.outcome, kernel).toBe('ok');
       expect(r.reports.length, kernel).toBe(reports);
@@ -115,7 +120,9 @@ describe('get_user_pages over a table with uncommon ptes', () => {
     for (const pfn of [pfns[0]!, pfns[1]!]) k.mem.flags[pfn] = k.mem.flags[pfn]! & ~PG_referenced;
     const r = k.gup(p.threads[0]!, a, 5, true);
     expect(r.ret).toBe(5);
-    expect(r.faults.map((f) => [f.address, f.write])).toEqual([[a + 2 * PS, true]]); // only the zero pte faulted (do_wp_page's copy)
+    // §2.12 rule 4: a pte that is not writable is NULL under FOLL_WRITE, and gup faults it (do_wp_page's
+    // copy of the zero page); rule 6: FOLL_GET takes a reference, FOLL_TOUCH marks the page accessed
+    expect(r.faults.map((f) => [f.address, f.write])).toEqual([[a + 2 * PS, true]]);
     const copy = k.readPte(p, a + 2 * PS);
     expect(copy).toMatchObject({ present: true, write: true, special: false });
     expect(copy.pfn).not.toBe(k.zeroPfn);
@@ -133,7 +140,7 @@ describe('get_user_pages over a table with uncommon ptes', () => {
     const own = k.readPte(p, a + PS).pfn;
     const r = clean(k.gup(p.threads[0]!, a, 3, true));
     expect(r.ret).toBe(3);
-    expect(r.faults.map((f) => f.address)).toEqual([a, a + 2 * PS]);
+    expect(r.faults.map((f) => f.address)).toEqual([a, a + 2 * PS]); // §2.12 rule 4: the read-only COW ptes fault
     const copies = [k.readPte(p, a).pfn, k.readPte(p, a + 2 * PS).pfn];
     expect(copies).not.toContain(pfns[0]);
     expect(copies).not.toContain(pfns[2]);
@@ -145,21 +152,20 @@ describe('get_user_pages over a table with uncommon ptes', () => {
     const zero = k.pageInfo(k.zeroPfn)!;
     const r = clean(k.gup(p.threads[0]!, a, 5, false));
     expect([r.ret, r.faults.length]).toEqual([5, 0]);
+    // §2.12 rule 5 (2.6.32): vm_normal_page is NULL for the zero pfn, and follow_page hands out ZERO_PAGE
     expect(p.pins).toEqual([pfns[0], pfns[1], k.zeroPfn, pfns[3], pfns[4]]);
-    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero.count + 1 }); // follow_page's get_page on ZERO_PAGE
+    expect(k.pageInfo(k.zeroPfn)).toMatchObject({ count: zero.count + 1 }); // rule 6: FOLL_GET's get_page
   });
 
   test('2.6.32: a pte whose pfn is beyond mem_map stops gup with a Bad page map report; the pages before it stay pinned', () => {
     const { k, p, a, pfns } = populate('2.6.32', 'wwww');
-    // corrupt page 2's pte: the same protection bits, a pfn past highest_memmap_pfn
-    const pt = p.mm!.pt;
-    expect(pt.lookup((a + 2 * PS) / PS)).toBe(true);
+    // page 2's pte: the same protection bits, a pfn past highest_memmap_pfn
     const bad = k.mem.highestMemmapPfn + 1;
-    const prot = pt.tbl[pt.slot]! & (PS - 1);
-    pt.tbl[pt.slot] = k.pte.pfnPteLo(bad, prot);
-    pt.tbl[pt.slot + 1] = k.pte.pfnPteHi(bad);
+    corruptPte(p, a + 2 * PS, (_lo, _hi, prot) => [k.pte.pfnPteLo(bad, prot), k.pte.pfnPteHi(bad)]);
     const r = k.gup(p.threads[0]!, a, 4, false);
-    expect(r.ret).toBe(2); // follow_page's ERR_PTR(-EFAULT) after the pages it already took
+    // §2.7 Table D: print_bad_pte + NULL; §2.12 rule 5 (2.6.32): a NULL page that is not the zero pfn is
+    // ERR_PTR(-EFAULT), and __get_user_pages returns the pages it already took
+    expect(r.ret).toBe(2);
     expect(r.reports).toEqual([expect.stringMatching(new RegExp(`^BUG: Bad page map in process p .* vaddr:${(a + 2 * PS).toString(16)} `))]);
     expect(p.pins).toEqual([pfns[0], pfns[1]]);
     expect(k.pageInfo(pfns[3]!)).toMatchObject({ count: 1 }); // never reached
